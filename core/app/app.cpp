@@ -1,0 +1,177 @@
+#include "app.hpp"
+
+#include "config.hpp"
+#include "plugin_host.hpp"
+
+#include <CLI/CLI.hpp>
+#include <boost/dll/runtime_symbol_info.hpp>
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+#include <iomanip>
+#include <iostream>
+
+#ifndef MAILROOM_VERSION
+#error "MAILROOM_VERSION must be defined by the build"
+#endif
+
+namespace mailroom::app {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+// In the build tree plugins sit in <bindir>/plugins; once installed, in
+// <prefix>/lib/mailroom/plugins next to <prefix>/bin/mailroom.
+fs::path default_plugins_dir() {
+  const fs::path bin = boost::dll::program_location().parent_path();
+  if (fs::is_directory(bin / "plugins")) return bin / "plugins";
+  return bin.parent_path() / "lib" / "mailroom" / "plugins";
+}
+
+struct Globals {
+  std::string config_file;
+};
+
+config::Config load_config(const Globals& globals) {
+  config::LoadOptions options;
+  if (!globals.config_file.empty()) options.file = globals.config_file;
+  options.default_plugins_dir = default_plugins_dir();
+  auto config = config::load(options);
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+  return config;
+}
+
+json manifest_json(const plugin_host::Plugin& plugin) {
+  const auto& m = plugin.manifest;
+  return json{{"name", m.name},
+              {"kind", plugin_host::to_string(m.kind)},
+              {"version", m.version},
+              {"description", m.description},
+              {"abi_version", m.abi_version},
+              {"toolchain", m.toolchain},
+              {"file", m.file.string()},
+              {"enabled", plugin.loaded},
+              {"endpoint", m.endpoint},
+              {"secrets", m.secrets},
+              {"capabilities", m.capabilities},
+              {"config_schema", m.config_schema}};
+}
+
+void print_plugin(const plugin_host::Plugin& plugin) {
+  const auto& m = plugin.manifest;
+  std::cout << m.name << "  " << plugin_host::to_string(m.kind) << "  " << m.version << "  ABI "
+            << m.abi_version << (plugin.loaded ? "" : "  (not enabled)") << "\n"
+            << "  file:         " << m.file.string() << "\n"
+            << "  description:  " << m.description << "\n"
+            << "  toolchain:    " << m.toolchain << "\n"
+            << "  capabilities: " << m.capabilities.dump() << "\n"
+            << "  secrets:      " << json(m.secrets).dump() << "\n"
+            << "  config:       " << m.config_schema.dump() << "\n";
+}
+
+int plugins_list(const Globals& globals, bool as_json) {
+  const auto config = load_config(globals);
+  if (!fs::is_directory(config.plugins_dir)) {
+    std::cerr << "mailroom: plugin directory " << config.plugins_dir.string()
+              << " does not exist (set plugins.dir or MAILROOM_PLUGINS_DIR)\n";
+    return 1;
+  }
+  plugin_host::PluginHost host;
+  const std::set<std::string> enabled(config.plugins_enabled.begin(), config.plugins_enabled.end());
+  const auto refusals = host.load_directory(config.plugins_dir, enabled);
+  int status = 0;
+  for (const auto& name : enabled) {
+    if (host.find(name) == nullptr) {
+      std::cerr << "mailroom: enabled plugin '" << name << "' was not found in "
+                << config.plugins_dir.string() << "\n";
+      status = 1;
+    }
+  }
+  if (as_json) {
+    json out{{"plugins_dir", config.plugins_dir.string()}, {"plugins", json::array()}, {"refused", json::array()}};
+    for (const auto* plugin : host.plugins()) out["plugins"].push_back(manifest_json(*plugin));
+    for (const auto& r : refusals) out["refused"].push_back({{"file", r.file.string()}, {"message", r.message}});
+    std::cout << out.dump(2) << "\n";
+  } else {
+    std::cout << host.plugins().size() << " plugin(s) in " << config.plugins_dir.string() << "\n";
+    for (const auto* plugin : host.plugins()) print_plugin(*plugin);
+  }
+  for (const auto& r : refusals) std::cerr << "refused: " << r.message << "\n";
+  return status;
+}
+
+int plugins_check(const std::string& file) {
+  plugin_host::PluginHost host;
+  try {
+    const auto& plugin = host.load(file);
+    std::cout << "ok: " << file << " is a loadable " << plugin_host::to_string(plugin.manifest.kind)
+              << " plugin\n";
+    print_plugin(plugin);
+    return 0;
+  } catch (const plugin_host::PluginRefused& e) {
+    std::cerr << "refused: " << e.what() << "\n";
+    return 1;
+  }
+}
+
+int config_show(const Globals& globals, bool with_sources) {
+  std::cout << config::to_json(load_config(globals), with_sources).dump(2) << "\n";
+  return 0;
+}
+
+}  // namespace
+
+int run(int argc, char** argv) {
+  spdlog::set_default_logger(spdlog::stderr_color_mt("mailroom"));
+
+  CLI::App app{"mailroom: a self-hosted email relay and email-DNS manager.\n"
+               "Providers are plugins; see `mailroom plugins list`.",
+               "mailroom"};
+  app.require_subcommand(1);
+  Globals globals;
+  app.add_option("-c,--config", globals.config_file,
+                 std::string("Configuration file (default: ") + config::kDefaultConfigFile +
+                     " if it exists). Every key can be overridden by a MAILROOM_* variable.");
+  app.set_version_flag("--version", std::string("mailroom ") + MAILROOM_VERSION + " (plugin ABI " +
+                                        std::to_string(kAbiVersion) + ", toolchain " + kToolchainTag + ")");
+
+  auto* plugins = app.add_subcommand("plugins", "Inspect provider plugins");
+  plugins->require_subcommand(1);
+  bool list_json = false;
+  auto* list = plugins->add_subcommand(
+      "list", "List the plugins in the plugin directory with their manifests; refusals go to stderr");
+  list->add_flag("--json", list_json, "Print JSON instead of text");
+  std::string check_file;
+  auto* check = plugins->add_subcommand(
+      "check", "Check that FILE is a plugin this host loads (manifest, ABI, toolchain, kind, symbols)");
+  check->add_option("FILE", check_file, "Plugin file (.so)")->required();
+
+  auto* config_cmd = app.add_subcommand("config", "Inspect the configuration");
+  config_cmd->require_subcommand(1);
+  bool with_sources = false;
+  auto* show = config_cmd->add_subcommand(
+      "show", "Print the effective configuration as JSON, secrets redacted");
+  show->add_flag("--sources", with_sources, "Show where each value came from");
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;  // --help and --version exit 0; usage errors 2
+  }
+
+  try {
+    if (list->parsed()) return plugins_list(globals, list_json);
+    if (check->parsed()) return plugins_check(check_file);
+    if (show->parsed()) return config_show(globals, with_sources);
+  } catch (const config::ConfigError& e) {
+    std::cerr << "mailroom: " << e.what() << "\n";
+    return 1;
+  } catch (const std::exception& e) {
+    std::cerr << "mailroom: " << e.what() << "\n";
+    return 1;
+  }
+  return 2;
+}
+
+}  // namespace mailroom::app

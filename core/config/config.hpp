@@ -1,0 +1,70 @@
+// mailroom's own settings: one JSON file, every key overridable by a MAILROOM_* variable.
+//
+//   key                  variable                       default
+//   database.url         MAILROOM_DATABASE_URL          "" (embedded cluster under ./.mailroom/)
+//   plugins.dir          MAILROOM_PLUGINS_DIR           next to the binary (see docs/configuration.md)
+//   plugins.enabled      MAILROOM_PLUGINS_ENABLED       [] = every plugin found (comma-separated in env)
+//   api.listen           MAILROOM_API_LISTEN            "127.0.0.1:8025"
+//   workers.count        MAILROOM_WORKERS_COUNT         4
+//   workers.batch_size   MAILROOM_WORKERS_BATCH_SIZE    100
+//   master_key.file      MAILROOM_MASTER_KEY_FILE       ""
+//   log.level            MAILROOM_LOG_LEVEL             "info"
+// MAILROOM_MASTER_KEY holds a master key itself and exists only as a variable, never in a file.
+// Precedence: variable > file > default. Unknown keys, unknown MAILROOM_* variables and
+// wrong types are errors naming the key and where it came from.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace mailroom::config {
+
+class ConfigError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+inline constexpr const char* kDefaultConfigFile = "/etc/mailroom/mailroom.json";
+
+struct Config {
+  std::string database_url;
+  std::filesystem::path plugins_dir;
+  std::vector<std::string> plugins_enabled;
+  std::string api_listen = "127.0.0.1:8025";
+  int workers_count = 4;
+  int workers_batch_size = 100;
+  std::filesystem::path master_key_file;
+  bool master_key_from_env = false;  // MAILROOM_MASTER_KEY is set (its value is not kept here)
+  std::string log_level = "info";
+
+  // Where each key's value came from: "default", "file /etc/mailroom/mailroom.json",
+  // or "environment MAILROOM_X".
+  std::map<std::string, std::string> sources;
+};
+
+struct LoadOptions {
+  // The file to read. Empty: kDefaultConfigFile if it exists, else defaults only.
+  std::optional<std::filesystem::path> file;
+  // The environment to read; tests pass their own. Empty optional: the process's.
+  std::optional<std::map<std::string, std::string>> environment;
+  // plugins.dir when neither file nor environment sets it.
+  std::filesystem::path default_plugins_dir;
+};
+
+// Throws ConfigError.
+Config load(const LoadOptions& options);
+
+// The effective configuration as JSON, with secrets (a database URL's password, the
+// master key) redacted. With `with_sources`, each value is {"value": ..., "source": ...}.
+nlohmann::json to_json(const Config& config, bool with_sources = false);
+
+// The process environment as a map (for LoadOptions::environment).
+std::map<std::string, std::string> process_environment();
+
+}  // namespace mailroom::config

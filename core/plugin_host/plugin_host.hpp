@@ -1,0 +1,114 @@
+// Finds, checks, loads and instantiates provider plugins.
+//
+// A plugin file is checked before any of its code runs: its manifest is read from the
+// ".mailroom_manifest" ELF section and its exports from Boost.DLL's "mailroom" section.
+// A mismatch (ABI version, toolchain, kind, duplicate name, not a plugin, bad manifest) is
+// refused with one message that names the file and both values. Only then is the library
+// opened (RTLD_NOW | RTLD_LOCAL). Libraries are never unloaded while the host runs: each
+// provider object holds its library.
+#pragma once
+
+#include <mailroom/plugin.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <stdexcept>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace mailroom::plugin_host {
+
+enum class PluginKind { email, dns };
+std::string_view to_string(PluginKind kind);
+
+// A file the host will not load; what() names the file and the reason.
+class PluginRefused : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// A plugin could not be instantiated (unknown name, wrong kind, invalid configuration,
+// factory failure); what() names the plugin.
+class PluginError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct Manifest {
+  std::filesystem::path file;
+  int abi_version = 0;
+  std::string toolchain;
+  PluginKind kind = PluginKind::email;
+  std::string name;
+  std::string version;
+  std::string description;
+  std::string endpoint;
+  nlohmann::json config_schema;
+  std::vector<std::string> secrets;
+  nlohmann::json capabilities;  // as declared, validated
+  std::variant<EmailCapabilities, DnsCapabilities> parsed_capabilities;
+};
+
+// Reads and checks a plugin file's manifest without loading it. Throws PluginRefused.
+Manifest read_manifest(const std::filesystem::path& file);
+
+struct Plugin {
+  Manifest manifest;
+  bool loaded = false;  // false: found but not enabled, its code never ran
+};
+
+struct Refusal {
+  std::filesystem::path file;
+  std::string message;
+};
+
+// What a provider instance is created with.
+struct ProviderSettings {
+  nlohmann::json config = nlohmann::json::object();
+  std::map<std::string, std::string> secrets;
+  LogSink log_sink;        // empty: spdlog, prefixed with the plugin's name
+  Clock* clock = nullptr;  // empty: the system clock
+  std::chrono::milliseconds http_timeout{30'000};
+};
+
+class PluginHost {
+ public:
+  PluginHost();
+  ~PluginHost();
+  PluginHost(const PluginHost&) = delete;
+  PluginHost& operator=(const PluginHost&) = delete;
+
+  // Checks every "*.so" in `dir` (sorted by name) and loads those that pass and are
+  // enabled (`enabled` empty: all). Refusals are returned, and the rest still load.
+  std::vector<Refusal> load_directory(const std::filesystem::path& dir,
+                                      const std::set<std::string>& enabled = {});
+
+  // Checks and loads one file. Throws PluginRefused. Loading a file that is already
+  // loaded returns the loaded plugin.
+  const Plugin& load(const std::filesystem::path& file, bool enable = true);
+
+  std::vector<const Plugin*> plugins() const;
+  const Plugin* find(std::string_view name) const;
+
+  // Validates the configuration against the plugin's config_schema and its secrets against
+  // the declared names, then calls the plugin's factory. Throws PluginError. The returned
+  // provider converts anything but ProviderError that a method throws into
+  // ProviderError{permanent, "plugin_exception"}, with the plugin's secrets redacted.
+  std::shared_ptr<EmailProvider> create_email_provider(std::string_view name,
+                                                       ProviderSettings settings) const;
+  std::shared_ptr<DnsProvider> create_dns_provider(std::string_view name,
+                                                   ProviderSettings settings) const;
+
+ private:
+  struct Entry;
+  const Entry& entry_for(std::string_view name, PluginKind kind) const;
+  std::vector<std::unique_ptr<Entry>> entries_;
+};
+
+}  // namespace mailroom::plugin_host

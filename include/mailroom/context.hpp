@@ -1,0 +1,33 @@
+// What the host hands a plugin's factory. Everything in it outlives the provider object
+// the factory returns, so a provider may keep references to any member.
+#pragma once
+
+#include <mailroom/clock.hpp>
+#include <mailroom/http.hpp>
+#include <mailroom/log.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <string>
+
+namespace mailroom {
+
+struct PluginContext {
+  // The plugin's manifest name.
+  std::string plugin_name;
+  // The configuration, already validated against the manifest's "config_schema":
+  // a plugin may rely on every constraint that schema states.
+  nlohmann::json config;
+  // Decrypted secrets by the names the manifest's "secrets" list declares; a declared
+  // secret that the user did not set is absent.
+  std::map<std::string, std::string> secrets;
+  // Preconfigured HTTP client: base URL from the config's "base_url" when set, else the
+  // manifest's "endpoint"; connection reuse; TLS verification on.
+  HttpClient& http;
+  // Redacts every value of `secrets` before writing.
+  Logger& log;
+  Clock& clock;
+};
+
+}  // namespace mailroom

@@ -1,0 +1,109 @@
+// The interface an email provider plugin implements. See plugin.hpp for how to export it.
+#pragma once
+
+#include <mailroom/error.hpp>
+#include <mailroom/http.hpp>
+#include <mailroom/record.hpp>
+#include <mailroom/sdk_export.hpp>
+
+#include <chrono>
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace mailroom {
+
+struct Address {
+  std::string email;  // "ada@example.com"
+  std::string name;   // display name, may be empty or non-ASCII
+};
+
+struct Attachment {
+  std::string filename;
+  std::string content_type;  // "application/pdf"
+  std::string content;       // raw bytes
+};
+
+// What the recipients see: the header fields and bodies. Bcc is never here.
+struct Message {
+  Address from;
+  std::vector<Address> to;
+  std::vector<Address> cc;
+  std::optional<Address> reply_to;
+  std::string subject;
+  std::string text_body;
+  std::string html_body;
+  std::vector<std::pair<std::string, std::string>> extra_headers;
+  std::vector<Attachment> attachments;
+};
+
+// Who the message is delivered to: the SMTP MAIL FROM / RCPT TO, or the API's recipient
+// list. Holds every recipient, Bcc included; it may differ from the message's headers.
+struct Envelope {
+  std::string mail_from;
+  std::vector<std::string> rcpt_to;
+};
+
+struct OutgoingEmail {
+  std::string id;  // the host's id for this email (email_queue.id); stable across retries
+  Envelope envelope;
+  Message message;
+};
+
+struct SendReceipt {
+  std::string provider_message_id;  // the id the provider's webhooks will refer to
+};
+
+enum class DeliveryEventType { delivered, deferred, bounced, opened, clicked, complained };
+MAILROOM_SDK_EXPORT std::string_view to_string(DeliveryEventType type);
+
+// One event from a provider's webhook.
+struct DeliveryEvent {
+  DeliveryEventType type = DeliveryEventType::delivered;
+  std::string provider_message_id;
+  std::string provider_event_id;  // for de-duplication; empty if the provider has none
+  std::string recipient;
+  std::chrono::system_clock::time_point occurred_at{};
+  std::string bounce_type;  // "hard" / "soft" for bounces
+  std::string reason;       // bounce or deferral reason, as the provider says it
+  std::string url;          // the clicked link
+};
+
+// What an email provider supports, declared in its manifest's "capabilities" (plugin.hpp)
+// so the host knows it without running plugin code. Undeclared means unsupported.
+enum class QuotaModel { none, daily_hourly };
+
+struct EmailCapabilities {
+  std::size_t max_recipients = 1;       // envelope recipients per message
+  std::size_t max_message_bytes = 0;    // whole encoded message; 0 = undeclared, host default
+  bool attachments = false;
+  bool open_tracking = false;
+  bool click_tracking = false;
+  bool webhooks = false;                // parse_webhook() is implemented
+  QuotaModel quota = QuotaModel::none;  // daily_hourly: the host's quota gate applies
+};
+
+class MAILROOM_SDK_EXPORT EmailProvider {
+ public:
+  virtual ~EmailProvider();
+
+  // Hands the email to the provider. Returns once the provider accepted it; throws
+  // ProviderError when it did not (the kind tells the host whether to retry).
+  virtual SendReceipt send(const OutgoingEmail& email) = 0;
+
+  // Checks that the configured credentials work, without sending anything.
+  // Throws ProviderError (usually kind auth) when they do not.
+  virtual void verify() = 0;
+
+  // Verifies a webhook request's signature, then turns its body into events. Throws
+  // ProviderError{auth} on a bad signature and {invalid_request} on a body it cannot read.
+  // Providers without webhooks keep this default, which throws invalid_request.
+  virtual std::vector<DeliveryEvent> parse_webhook(const HttpRequest& request);
+
+  // The DNS records `domain` needs for this provider to send as it (SPF mechanism,
+  // DKIM key, MX for inbound, verification TXT). Default: none.
+  virtual std::vector<RecordSpec> dns_requirements(const std::string& domain);
+};
+
+}  // namespace mailroom
