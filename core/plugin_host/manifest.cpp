@@ -201,8 +201,14 @@ Manifest read_manifest(const std::filesystem::path& file) {
   else refuse(file, "manifest declares kind '" + kind + "', but this host loads only 'email' and 'dns' plugins");
 
   const json& body = record["manifest"];
-  if (auto violations = manifest_schema().validate(body); !violations.empty())
-    refuse(file, "invalid manifest: " + json_schema::describe(violations));
+  auto violations = manifest_schema().validate(body);
+  if (body.is_object() && body.contains("capabilities")) {
+    for (auto v : capabilities_schema(m.kind).validate(body["capabilities"])) {
+      v.instance_path = "/capabilities" + v.instance_path;
+      violations.push_back(std::move(v));
+    }
+  }
+  if (!violations.empty()) refuse(file, "invalid manifest: " + json_schema::describe(violations));
   m.name = body["name"].get<std::string>();
   m.version = body["version"].get<std::string>();
   m.description = body["description"].get<std::string>();
@@ -210,10 +216,6 @@ Manifest read_manifest(const std::filesystem::path& file) {
   m.config_schema = body["config_schema"];
   m.secrets = body.value("secrets", std::vector<std::string>{});
   m.capabilities = body.value("capabilities", json::object());
-  if (auto violations = capabilities_schema(m.kind).validate(m.capabilities); !violations.empty()) {
-    for (auto& v : violations) v.instance_path = "/capabilities" + v.instance_path;
-    refuse(file, "invalid manifest: " + json_schema::describe(violations));
-  }
   m.parsed_capabilities = parse_capabilities(m.kind, m.capabilities);
   try {
     json_schema::Schema check(m.config_schema);

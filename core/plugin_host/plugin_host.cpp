@@ -210,9 +210,8 @@ const PluginHost::Entry& PluginHost::entry_for(std::string_view name, PluginKind
     throw PluginError("no " + wanted + " plugin named '" + std::string(name) +
                       "' is loaded (loaded: " + join(names) + ")");
   if (found->plugin.manifest.kind != kind)
-    throw PluginError("plugin '" + std::string(name) + "' is a " +
-                      std::string(to_string(found->plugin.manifest.kind)) + " plugin, not an " +
-                      wanted + " plugin");
+    throw PluginError("plugin '" + std::string(name) + "' has kind " +
+                      std::string(to_string(found->plugin.manifest.kind)) + ", not " + wanted);
   if (!found->plugin.loaded)
     throw PluginError("plugin '" + std::string(name) + "' is not enabled (see plugins.enabled)");
   return *found;
