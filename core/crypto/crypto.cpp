@@ -1,0 +1,186 @@
+#include "crypto.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <memory>
+#include <regex>
+
+namespace mailroom::crypto {
+namespace {
+
+constexpr std::size_t kNonceBytes = 12;
+constexpr std::size_t kTagBytes = 16;
+constexpr std::string_view kPrefix = "v1:";
+
+std::string base64_encode(const unsigned char* data, std::size_t size) {
+  std::string out(4 * ((size + 2) / 3), '\0');
+  const int n = EVP_EncodeBlock(reinterpret_cast<unsigned char*>(out.data()), data, static_cast<int>(size));
+  out.resize(static_cast<std::size_t>(n));
+  return out;
+}
+
+// Strict: only canonical base64 decodes (what base64_encode would write back).
+bool base64_decode(std::string_view text, std::string& out) {
+  if (text.empty() || text.size() % 4 != 0) return false;
+  std::string buffer(text.size() / 4 * 3, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(buffer.data()),
+                                reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+  if (n < 0) return false;
+  std::size_t size = static_cast<std::size_t>(n);
+  if (text.ends_with("==")) size -= 2;
+  else if (text.ends_with("=")) size -= 1;
+  buffer.resize(size);
+  if (base64_encode(reinterpret_cast<const unsigned char*>(buffer.data()), buffer.size()) != text) return false;
+  out = std::move(buffer);
+  return true;
+}
+
+struct CipherCtxFree {
+  void operator()(EVP_CIPHER_CTX* ctx) const { EVP_CIPHER_CTX_free(ctx); }
+};
+using CipherCtx = std::unique_ptr<EVP_CIPHER_CTX, CipherCtxFree>;
+
+CipherCtx new_ctx() {
+  CipherCtx ctx(EVP_CIPHER_CTX_new());
+  if (!ctx) throw CryptoError("OpenSSL could not allocate a cipher context");
+  return ctx;
+}
+
+bool valid_key_id(std::string_view id) {
+  static const std::regex pattern("^[A-Za-z0-9_-]{1,32}$");
+  return std::regex_match(id.begin(), id.end(), pattern);
+}
+
+}  // namespace
+
+KeyRing KeyRing::parse(std::string_view text, std::string_view origin) {
+  KeyRing ring;
+  std::size_t number = 0;
+  std::size_t start = 0;
+  while (start <= text.size()) {
+    const auto end = text.find_first_of(",\n", start);
+    std::string_view entry = text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
+    start = end == std::string_view::npos ? text.size() + 1 : end + 1;
+    while (!entry.empty() && (entry.front() == ' ' || entry.front() == '\t')) entry.remove_prefix(1);
+    while (!entry.empty() && (entry.back() == ' ' || entry.back() == '\t' || entry.back() == '\r')) entry.remove_suffix(1);
+    if (entry.empty() || entry.front() == '#') continue;
+    ++number;
+    const std::string where = std::string(origin) + ", key " + std::to_string(number);
+    const auto colon = entry.find(':');
+    if (colon == std::string_view::npos)
+      throw CryptoError(where + ": expected <id>:<base64 of 32 bytes> (make one with `mailroom keys generate`)");
+    Key key;
+    key.id = std::string(entry.substr(0, colon));
+    if (!valid_key_id(key.id)) throw CryptoError(where + ": key id must be 1-32 of A-Z a-z 0-9 _ -");
+    std::string bytes;
+    if (!base64_decode(entry.substr(colon + 1), bytes) || bytes.size() != key.bytes.size())
+      throw CryptoError(where + " ('" + key.id + "'): the key must be 32 bytes in canonical base64");
+    std::copy(bytes.begin(), bytes.end(), key.bytes.begin());
+    ring.add(std::move(key));
+  }
+  if (ring.empty()) throw CryptoError(std::string(origin) + ": no key");
+  return ring;
+}
+
+void KeyRing::add(Key key) {
+  if (find(key.id) != nullptr) throw CryptoError("key id '" + key.id + "' appears twice");
+  keys_.push_back(std::move(key));
+}
+
+const Key& KeyRing::newest() const {
+  if (keys_.empty()) throw CryptoError("the key ring is empty");
+  return keys_.back();
+}
+
+const Key* KeyRing::find(std::string_view id) const {
+  for (const auto& key : keys_)
+    if (key.id == id) return &key;
+  return nullptr;
+}
+
+std::vector<std::string> KeyRing::ids() const {
+  std::vector<std::string> out;
+  for (const auto& key : keys_) out.push_back(key.id);
+  return out;
+}
+
+std::string generate_key_entry(const std::string& id) {
+  if (!valid_key_id(id)) throw CryptoError("key id must be 1-32 of A-Z a-z 0-9 _ -");
+  std::array<unsigned char, 32> bytes{};
+  if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) throw CryptoError("OpenSSL has no randomness");
+  return id + ":" + base64_encode(bytes.data(), bytes.size());
+}
+
+std::string associated_data(std::string_view table, std::string_view column, std::string_view row_id) {
+  return "mailroom:" + std::string(table) + "." + std::string(column) + ":" + std::string(row_id);
+}
+
+SecretBox::SecretBox(KeyRing ring) : ring_(std::move(ring)) { ring_.newest(); }
+
+std::string SecretBox::seal(std::string_view plaintext, std::string_view ad) const {
+  const Key& key = ring_.newest();
+  std::string out(kNonceBytes + plaintext.size() + kTagBytes, '\0');
+  auto* nonce = reinterpret_cast<unsigned char*>(out.data());
+  if (RAND_bytes(nonce, kNonceBytes) != 1) throw CryptoError("OpenSSL has no randomness");
+  auto ctx = new_ctx();
+  int len = 0;
+  bool ok = EVP_EncryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) == 1 &&
+            EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, kNonceBytes, nullptr) == 1 &&
+            EVP_EncryptInit_ex(ctx.get(), nullptr, nullptr, key.bytes.data(), nonce) == 1 &&
+            EVP_EncryptUpdate(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(ad.data()),
+                              static_cast<int>(ad.size())) == 1 &&
+            EVP_EncryptUpdate(ctx.get(), nonce + kNonceBytes, &len,
+                              reinterpret_cast<const unsigned char*>(plaintext.data()),
+                              static_cast<int>(plaintext.size())) == 1 &&
+            EVP_EncryptFinal_ex(ctx.get(), nonce + kNonceBytes + len, &len) == 1 &&
+            EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_GET_TAG, kTagBytes,
+                                nonce + kNonceBytes + plaintext.size()) == 1;
+  if (!ok) throw CryptoError("encryption failed");
+  return std::string(kPrefix) + key.id + ":" +
+         base64_encode(reinterpret_cast<const unsigned char*>(out.data()), out.size());
+}
+
+std::string SecretBox::key_id_of(std::string_view sealed) {
+  if (!sealed.starts_with(kPrefix)) return "";
+  sealed.remove_prefix(kPrefix.size());
+  const auto colon = sealed.find(':');
+  return colon == std::string_view::npos ? "" : std::string(sealed.substr(0, colon));
+}
+
+std::string SecretBox::open(std::string_view sealed, std::string_view ad) const {
+  const std::string key_id = key_id_of(sealed);
+  if (key_id.empty()) throw CryptoError("not an encrypted value (expected v1:<key id>:<base64>)");
+  const Key* key = ring_.find(key_id);
+  if (key == nullptr)
+    throw CryptoError("sealed under key '" + key_id + "', which is not in the key ring (loaded: " + [&] {
+      std::string ids;
+      for (const auto& id : ring_.ids()) ids += (ids.empty() ? "" : ", ") + id;
+      return ids;
+    }() + ")");
+  std::string raw;
+  if (!base64_decode(sealed.substr(kPrefix.size() + key_id.size() + 1), raw) || raw.size() < kNonceBytes + kTagBytes)
+    throw CryptoError("malformed encrypted value under key '" + key_id + "'");
+  const auto* bytes = reinterpret_cast<const unsigned char*>(raw.data());
+  const std::size_t text_size = raw.size() - kNonceBytes - kTagBytes;
+  std::string plaintext(text_size, '\0');
+  std::array<unsigned char, kTagBytes> tag{};
+  std::copy(bytes + kNonceBytes + text_size, bytes + raw.size(), tag.begin());
+  auto ctx = new_ctx();
+  int len = 0;
+  bool ok = EVP_DecryptInit_ex(ctx.get(), EVP_aes_256_gcm(), nullptr, nullptr, nullptr) == 1 &&
+            EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_IVLEN, kNonceBytes, nullptr) == 1 &&
+            EVP_DecryptInit_ex(ctx.get(), nullptr, nullptr, key->bytes.data(), bytes) == 1 &&
+            EVP_DecryptUpdate(ctx.get(), nullptr, &len, reinterpret_cast<const unsigned char*>(ad.data()),
+                              static_cast<int>(ad.size())) == 1 &&
+            EVP_DecryptUpdate(ctx.get(), reinterpret_cast<unsigned char*>(plaintext.data()), &len,
+                              bytes + kNonceBytes, static_cast<int>(text_size)) == 1 &&
+            EVP_CIPHER_CTX_ctrl(ctx.get(), EVP_CTRL_GCM_SET_TAG, kTagBytes, tag.data()) == 1 &&
+            EVP_DecryptFinal_ex(ctx.get(), reinterpret_cast<unsigned char*>(plaintext.data()) + len, &len) == 1;
+  if (!ok)
+    throw CryptoError("an encrypted value under key '" + key_id +
+                      "' failed authentication: it was altered, or belongs to another row or column");
+  return plaintext;
+}
+
+}  // namespace mailroom::crypto

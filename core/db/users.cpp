@@ -1,0 +1,61 @@
+#include "db.hpp"
+
+namespace mailroom::db {
+namespace {
+User to_user(const pqxx::row& r) {
+  return User{r["id"].as<std::string>(), r["email"].as<std::string>(),
+              r["name"].is_null() ? "" : r["name"].as<std::string>(), r["is_admin"].as<bool>()};
+}
+}  // namespace
+
+User Users::create(const std::string& email, const std::string& name, bool is_admin) {
+  User user;
+  try {
+    transact(pool_, "", [&](pqxx::work& tx) {
+      user = to_user(tx.exec_params1(
+          "INSERT INTO users (email, name, is_admin) VALUES ($1, NULLIF($2, ''), $3) "
+          "RETURNING id, email, name, is_admin",
+          email, name, is_admin));
+    });
+  } catch (const pqxx::unique_violation&) {
+    throw DbError("a user with email '" + email + "' already exists");
+  } catch (const pqxx::check_violation&) {
+    throw DbError("'" + email + "' is not an email address");
+  }
+  return user;
+}
+
+std::optional<User> Users::find_by_email(const std::string& email) {
+  auto connection = pool_.acquire();
+  pqxx::read_transaction tx(*connection);
+  const auto rows = tx.exec_params("SELECT id, email, name, is_admin FROM users WHERE email = $1", email);
+  if (rows.empty()) return std::nullopt;
+  return to_user(rows[0]);
+}
+
+std::vector<User> Users::list() {
+  auto connection = pool_.acquire();
+  pqxx::read_transaction tx(*connection);
+  std::vector<User> users;
+  for (const auto& row : tx.exec("SELECT id, email, name, is_admin FROM users ORDER BY email")) users.push_back(to_user(row));
+  return users;
+}
+
+std::vector<AuditEntry> audit_for(Pool& pool, const std::string& resource_type, const std::string& resource_id) {
+  auto connection = pool.acquire();
+  pqxx::read_transaction tx(*connection);
+  std::vector<AuditEntry> entries;
+  for (const auto& r : tx.exec_params(
+           "SELECT coalesce(user_id::text, '') AS user_id, action, resource_type, resource_id::text AS resource_id, "
+           "array_to_json(changed_fields)::text AS changed_fields, details::text AS details "
+           "FROM audit_logs WHERE resource_type = $1 AND resource_id = $2::uuid ORDER BY created_at, id",
+           resource_type, resource_id)) {
+    entries.push_back(AuditEntry{r["user_id"].as<std::string>(), r["action"].as<std::string>(),
+                                 r["resource_type"].as<std::string>(), r["resource_id"].as<std::string>(),
+                                 nlohmann::json::parse(r["changed_fields"].as<std::string>()).get<std::vector<std::string>>(),
+                                 nlohmann::json::parse(r["details"].as<std::string>())});
+  }
+  return entries;
+}
+
+}  // namespace mailroom::db

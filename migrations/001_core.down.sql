@@ -1,0 +1,3 @@
+DROP TABLE IF EXISTS audit_logs;
+DROP TABLE IF EXISTS users CASCADE;
+DROP FUNCTION IF EXISTS update_updated_at_column() CASCADE;
