@@ -1,6 +1,7 @@
 #include "app.hpp"
 
-#include "config.hpp"
+#include "commands.hpp"
+#include "embedded_db.hpp"
 #include "plugin_host.hpp"
 
 #include <CLI/CLI.hpp>
@@ -27,19 +28,6 @@ fs::path default_plugins_dir() {
   const fs::path bin = boost::dll::program_location().parent_path();
   if (fs::is_directory(bin / "plugins")) return bin / "plugins";
   return bin.parent_path() / "lib" / "mailroom" / "plugins";
-}
-
-struct Globals {
-  std::string config_file;
-};
-
-config::Config load_config(const Globals& globals) {
-  config::LoadOptions options;
-  if (!globals.config_file.empty()) options.file = globals.config_file;
-  options.default_plugins_dir = default_plugins_dir();
-  auto config = config::load(options);
-  spdlog::set_level(spdlog::level::from_str(config.log_level));
-  return config;
 }
 
 json manifest_json(const plugin_host::Plugin& plugin) {
@@ -122,6 +110,44 @@ int config_show(const Globals& globals, bool with_sources) {
 
 }  // namespace
 
+config::Config load_config(const Globals& globals) {
+  config::LoadOptions options;
+  if (!globals.config_file.empty()) options.file = globals.config_file;
+  options.default_plugins_dir = default_plugins_dir();
+  auto config = config::load(options);
+  spdlog::set_level(spdlog::level::from_str(config.log_level));
+  return config;
+}
+
+std::string database_url(const config::Config& config) {
+  if (!config.database_url.empty()) return config.database_url;
+  return embedded_db::start(embedded_db::kDefaultRoot, std::cerr);
+}
+
+void add_plugin_commands(CLI::App& app, const Globals& globals, Action& action) {
+  auto* plugins = app.add_subcommand("plugins", "Inspect provider plugins");
+  plugins->require_subcommand(1);
+  auto list_json = std::make_shared<bool>(false);
+  auto* list = plugins->add_subcommand(
+      "list", "List the plugins in the plugin directory with their manifests; refusals go to stderr");
+  list->add_flag("--json", *list_json, "Print JSON instead of text");
+  list->callback([&, list_json] { action = [&, list_json] { return plugins_list(globals, *list_json); }; });
+  auto check_file = std::make_shared<std::string>();
+  auto* check = plugins->add_subcommand(
+      "check", "Check that FILE is a plugin this host loads (manifest, ABI, toolchain, kind, symbols)");
+  check->add_option("FILE", *check_file, "Plugin file (.so)")->required();
+  check->callback([&, check_file] { action = [check_file] { return plugins_check(*check_file); }; });
+}
+
+void add_config_commands(CLI::App& app, const Globals& globals, Action& action) {
+  auto* config_cmd = app.add_subcommand("config", "Inspect the configuration");
+  config_cmd->require_subcommand(1);
+  auto with_sources = std::make_shared<bool>(false);
+  auto* show = config_cmd->add_subcommand("show", "Print the effective configuration as JSON, secrets redacted");
+  show->add_flag("--sources", *with_sources, "Show where each value came from");
+  show->callback([&, with_sources] { action = [&, with_sources] { return config_show(globals, *with_sources); }; });
+}
+
 int run(int argc, char** argv) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("mailroom"));
 
@@ -136,23 +162,13 @@ int run(int argc, char** argv) {
   app.set_version_flag("--version", std::string("mailroom ") + MAILROOM_VERSION + " (plugin ABI " +
                                         std::to_string(kAbiVersion) + ", toolchain " + kToolchainTag + ")");
 
-  auto* plugins = app.add_subcommand("plugins", "Inspect provider plugins");
-  plugins->require_subcommand(1);
-  bool list_json = false;
-  auto* list = plugins->add_subcommand(
-      "list", "List the plugins in the plugin directory with their manifests; refusals go to stderr");
-  list->add_flag("--json", list_json, "Print JSON instead of text");
-  std::string check_file;
-  auto* check = plugins->add_subcommand(
-      "check", "Check that FILE is a plugin this host loads (manifest, ABI, toolchain, kind, symbols)");
-  check->add_option("FILE", check_file, "Plugin file (.so)")->required();
-
-  auto* config_cmd = app.add_subcommand("config", "Inspect the configuration");
-  config_cmd->require_subcommand(1);
-  bool with_sources = false;
-  auto* show = config_cmd->add_subcommand(
-      "show", "Print the effective configuration as JSON, secrets redacted");
-  show->add_flag("--sources", with_sources, "Show where each value came from");
+  Action action;
+  add_plugin_commands(app, globals, action);
+  add_config_commands(app, globals, action);
+  add_database_commands(app, globals, action);
+  add_key_commands(app, globals, action);
+  add_user_commands(app, globals, action);
+  add_email_config_commands(app, globals, action);
 
   try {
     app.parse(argc, argv);
@@ -160,18 +176,13 @@ int run(int argc, char** argv) {
     return app.exit(e) == 0 ? 0 : 2;  // --help and --version exit 0; usage errors 2
   }
 
+  if (!action) return 2;
   try {
-    if (list->parsed()) return plugins_list(globals, list_json);
-    if (check->parsed()) return plugins_check(check_file);
-    if (show->parsed()) return config_show(globals, with_sources);
-  } catch (const config::ConfigError& e) {
-    std::cerr << "mailroom: " << e.what() << "\n";
-    return 1;
+    return action();
   } catch (const std::exception& e) {
     std::cerr << "mailroom: " << e.what() << "\n";
     return 1;
   }
-  return 2;
 }
 
 }  // namespace mailroom::app

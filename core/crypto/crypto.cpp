@@ -55,30 +55,43 @@ bool valid_key_id(std::string_view id) {
 }  // namespace
 
 KeyRing KeyRing::parse(std::string_view text, std::string_view origin) {
+  auto trim = [](std::string_view v) {
+    while (!v.empty() && (v.front() == ' ' || v.front() == '\t')) v.remove_prefix(1);
+    while (!v.empty() && (v.back() == ' ' || v.back() == '\t' || v.back() == '\r')) v.remove_suffix(1);
+    return v;
+  };
+  // Split on a separator, calling `each` for every piece (the last one included).
+  auto split = [](std::string_view v, char separator, auto&& each) {
+    for (std::size_t start = 0;;) {
+      const auto end = v.find(separator, start);
+      each(v.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start));
+      if (end == std::string_view::npos) break;
+      start = end + 1;
+    }
+  };
   KeyRing ring;
   std::size_t number = 0;
-  std::size_t start = 0;
-  while (start <= text.size()) {
-    const auto end = text.find_first_of(",\n", start);
-    std::string_view entry = text.substr(start, end == std::string_view::npos ? std::string_view::npos : end - start);
-    start = end == std::string_view::npos ? text.size() + 1 : end + 1;
-    while (!entry.empty() && (entry.front() == ' ' || entry.front() == '\t')) entry.remove_prefix(1);
-    while (!entry.empty() && (entry.back() == ' ' || entry.back() == '\t' || entry.back() == '\r')) entry.remove_suffix(1);
-    if (entry.empty() || entry.front() == '#') continue;
-    ++number;
-    const std::string where = std::string(origin) + ", key " + std::to_string(number);
-    const auto colon = entry.find(':');
-    if (colon == std::string_view::npos)
-      throw CryptoError(where + ": expected <id>:<base64 of 32 bytes> (make one with `mailroom keys generate`)");
-    Key key;
-    key.id = std::string(entry.substr(0, colon));
-    if (!valid_key_id(key.id)) throw CryptoError(where + ": key id must be 1-32 of A-Z a-z 0-9 _ -");
-    std::string bytes;
-    if (!base64_decode(entry.substr(colon + 1), bytes) || bytes.size() != key.bytes.size())
-      throw CryptoError(where + " ('" + key.id + "'): the key must be 32 bytes in canonical base64");
-    std::copy(bytes.begin(), bytes.end(), key.bytes.begin());
-    ring.add(std::move(key));
-  }
+  split(text, '\n', [&](std::string_view line) {
+    line = trim(line);
+    if (line.empty() || line.front() == '#') return;
+    split(line, ',', [&](std::string_view entry) {
+      entry = trim(entry);
+      if (entry.empty()) return;
+      ++number;
+      const std::string where = std::string(origin) + ", key " + std::to_string(number);
+      const auto colon = entry.find(':');
+      if (colon == std::string_view::npos)
+        throw CryptoError(where + ": expected <id>:<base64 of 32 bytes> (make one with `mailroom keys generate`)");
+      Key key;
+      key.id = std::string(entry.substr(0, colon));
+      if (!valid_key_id(key.id)) throw CryptoError(where + ": key id must be 1-32 of A-Z a-z 0-9 _ -");
+      std::string bytes;
+      if (!base64_decode(entry.substr(colon + 1), bytes) || bytes.size() != key.bytes.size())
+        throw CryptoError(where + " ('" + key.id + "'): the key must be 32 bytes in canonical base64");
+      std::copy(bytes.begin(), bytes.end(), key.bytes.begin());
+      ring.add(std::move(key));
+    });
+  });
   if (ring.empty()) throw CryptoError(std::string(origin) + ": no key");
   return ring;
 }

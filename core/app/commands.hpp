@@ -1,0 +1,38 @@
+// Private to core/app: what the command groups share. Each add_*_commands registers its
+// subcommands on the CLI11 app; a parsed subcommand stores its action in `action`.
+#pragma once
+
+#include "config.hpp"
+#include "crypto.hpp"
+
+#include <CLI/CLI.hpp>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+namespace mailroom::app {
+
+struct Globals {
+  std::string config_file;
+};
+
+using Action = std::function<int()>;
+
+config::Config load_config(const Globals& globals);
+
+// The configured database URL, or the embedded cluster's (started if needed).
+std::string database_url(const config::Config& config);
+
+// The master keys: MAILROOM_MASTER_KEY, else master_key.file, else (embedded database only)
+// ./.mailroom/master.key, created on first use.
+crypto::KeyRing load_key_ring(const config::Config& config);
+
+void add_plugin_commands(CLI::App& app, const Globals& globals, Action& action);
+void add_config_commands(CLI::App& app, const Globals& globals, Action& action);
+void add_database_commands(CLI::App& app, const Globals& globals, Action& action);
+void add_key_commands(CLI::App& app, const Globals& globals, Action& action);
+void add_user_commands(CLI::App& app, const Globals& globals, Action& action);
+void add_email_config_commands(CLI::App& app, const Globals& globals, Action& action);
+
+}  // namespace mailroom::app

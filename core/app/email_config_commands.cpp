@@ -1,0 +1,248 @@
+// `mailroom users ...` and `mailroom email-config ...`.
+#include "commands.hpp"
+#include "db.hpp"
+#include "email_config.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <unistd.h>
+
+namespace mailroom::app {
+namespace {
+
+struct Options {
+  std::string user, provider, dsn, host, username, from, from_name, reply_to, tls, google_auth;
+  int port = 0;
+  std::vector<std::string> settings;  // key=value
+  bool secret_stdin = false;
+  std::string secret_file, secret_env;
+  std::string id;
+  bool activate = false, deactivate = false;
+};
+
+// The secret from exactly one of stdin, a file or a variable; never from an option value.
+std::optional<std::string> read_secret(const Options& o) {
+  const int sources = (o.secret_stdin ? 1 : 0) + (o.secret_file.empty() ? 0 : 1) + (o.secret_env.empty() ? 0 : 1);
+  if (sources > 1) throw email_config::InputError("give the secret one way: --secret-stdin, --secret-file or --secret-env");
+  std::string secret;
+  if (o.secret_stdin) {
+    if (::isatty(0)) std::cerr << "secret: ";
+    std::stringstream buffer;
+    buffer << std::cin.rdbuf();
+    secret = buffer.str();
+  } else if (!o.secret_file.empty()) {
+    std::ifstream in(o.secret_file);
+    if (!in) throw email_config::InputError("cannot read secret file " + o.secret_file);
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    secret = buffer.str();
+  } else if (!o.secret_env.empty()) {
+    const char* value = std::getenv(o.secret_env.c_str());
+    if (value == nullptr) throw email_config::InputError("environment variable " + o.secret_env + " is not set");
+    secret = value;
+  } else {
+    return std::nullopt;
+  }
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+  return secret;
+}
+
+email_config::Input input_from(const Options& o) {
+  email_config::Input in;
+  if (!o.dsn.empty()) {
+    in = email_config::parse_dsn(o.dsn);
+    if (!o.provider.empty() && o.provider != in.provider)
+      throw email_config::InputError("--provider " + o.provider + " contradicts the DSN (" + in.provider + ")");
+  } else {
+    in.provider = o.provider;
+  }
+  auto set = [](std::string& field, const std::string& value) {
+    if (!value.empty()) field = value;
+  };
+  set(in.host, o.host);
+  if (o.port != 0) in.port = o.port;
+  set(in.username, o.username);
+  set(in.tls, o.tls);
+  in.from_address = o.from;
+  in.from_name = o.from_name;
+  in.reply_to_address = o.reply_to;
+  in.google_auth = o.google_auth;
+  for (const auto& kv : o.settings) {
+    const auto eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) throw email_config::InputError("--setting takes key=value, got '" + kv.substr(0, eq) + "'");
+    in.settings[kv.substr(0, eq)] = kv.substr(eq + 1);
+  }
+  if (auto secret = read_secret(o)) {
+    if (in.secret) throw email_config::InputError("the DSN already carries a secret; give it once");
+    in.secret = std::move(secret);
+  }
+  if (in.secret_from_dsn)
+    std::cerr << "mailroom: warning: a secret in the DSN is visible to other users while this runs; "
+                 "prefer --secret-stdin, --secret-file or --secret-env\n";
+  return in;
+}
+
+struct Session {
+  config::Config config;
+  std::unique_ptr<db::Pool> pool;
+  explicit Session(const Globals& globals) : config(load_config(globals)) {
+    pool = std::make_unique<db::Pool>(database_url(config), 1);
+  }
+};
+
+db::User user_by_email(db::Pool& pool, const std::string& email) {
+  auto user = db::Users(pool).find_by_email(email);
+  if (!user) throw email_config::InputError("no user '" + email + "' (add it with `mailroom users add " + email + "`)");
+  return *user;
+}
+
+int users_add(const Globals& globals, const std::string& email, const std::string& name, bool admin) {
+  Session s(globals);
+  const auto user = db::Users(*s.pool).create(email, name, admin);
+  std::cout << user.id << "\n";
+  return 0;
+}
+
+int users_list(const Globals& globals) {
+  Session s(globals);
+  for (const auto& u : db::Users(*s.pool).list())
+    std::cout << u.id << "  " << u.email << (u.is_admin ? "  (admin)" : "") << (u.name.empty() ? "" : "  " + u.name) << "\n";
+  return 0;
+}
+
+int config_add(const Globals& globals, const Options& o) {
+  if (o.user.empty()) throw email_config::InputError("--user is required");
+  const auto input = input_from(o);
+  Session s(globals);
+  const crypto::SecretBox box(load_key_ring(s.config));
+  const auto user = user_by_email(*s.pool, o.user);
+  db::EmailConfigurations repo(*s.pool);
+  db::EmailConfiguration row;
+  row.id = repo.new_id();
+  row.user_id = user.id;
+  row.is_active = !o.deactivate;
+  email_config::apply(input, row, box, true);
+  repo.create(row, user.id);
+  std::cout << row.id << "\n";
+  return 0;
+}
+
+db::EmailConfiguration existing(db::EmailConfigurations& repo, const std::string& id) {
+  auto row = repo.find(id);
+  if (!row) throw email_config::InputError("no email configuration " + id);
+  return *row;
+}
+
+int config_update(const Globals& globals, const Options& o) {
+  if (o.activate && o.deactivate) throw email_config::InputError("--activate and --deactivate contradict each other");
+  const auto input = input_from(o);
+  Session s(globals);
+  const crypto::SecretBox box(load_key_ring(s.config));
+  db::EmailConfigurations repo(*s.pool);
+  auto row = existing(repo, o.id);
+  if (o.activate) row.is_active = true;
+  if (o.deactivate) row.is_active = false;
+  email_config::apply(input, row, box, false);
+  repo.update(row, row.user_id);
+  std::cout << "updated " << row.id << "\n";
+  return 0;
+}
+
+int config_list(const Globals& globals, const std::string& user_email) {
+  Session s(globals);
+  const std::string user_id = user_email.empty() ? "" : user_by_email(*s.pool, user_email).id;
+  for (const auto& row : db::EmailConfigurations(*s.pool).list(user_id))
+    std::cout << row.id << "  " << row.provider << "  " << row.from_address << "  "
+              << (row.is_active ? "active" : "inactive") << "  " << (row.is_verified ? "verified" : "unverified")
+              << "  secrets: " << row.ciphertexts.size() << "\n";
+  return 0;
+}
+
+int config_show(const Globals& globals, const std::string& id) {
+  Session s(globals);
+  db::EmailConfigurations repo(*s.pool);
+  std::cout << email_config::view(existing(repo, id)).dump(2) << "\n";
+  return 0;
+}
+
+int config_remove(const Globals& globals, const std::string& id) {
+  Session s(globals);
+  db::EmailConfigurations repo(*s.pool);
+  const auto row = existing(repo, id);
+  repo.remove(row.id, row.user_id, row.user_id);
+  std::cout << "removed " << row.id << "\n";
+  return 0;
+}
+
+void add_fields(CLI::App* cmd, Options& o) {
+  cmd->add_option("--dsn", o.dsn, "smtp://USER@HOST:587, smtps://USER@HOST:465 or sendgrid+api://KEY@default");
+  cmd->add_option("--host", o.host, "SMTP relay host");
+  cmd->add_option("--port", o.port, "SMTP relay port")->check(CLI::Range(1, 65535));
+  cmd->add_option("--username", o.username, "SMTP user name");
+  cmd->add_option("--tls", o.tls, "SMTP TLS: starttls (default), implicit (port 465) or none")
+      ->check(CLI::IsMember({"starttls", "implicit", "none"}));
+  cmd->add_option("--from", o.from, "Sender address (From)");
+  cmd->add_option("--from-name", o.from_name, "Sender display name");
+  cmd->add_option("--reply-to", o.reply_to, "Reply-To address");
+  cmd->add_option("--google-auth", o.google_auth, "google_workspace: what the secret is")
+      ->check(CLI::IsMember({"refresh_token", "service_account"}));
+  cmd->add_option("--setting", o.settings, "Extra plugin setting key=value (repeatable)");
+  cmd->add_flag("--secret-stdin", o.secret_stdin, "Read the secret (password, API key, token, key JSON) from stdin");
+  cmd->add_option("--secret-file", o.secret_file, "Read the secret from FILE");
+  cmd->add_option("--secret-env", o.secret_env, "Read the secret from environment variable VAR");
+}
+
+}  // namespace
+
+void add_user_commands(CLI::App& app, const Globals& globals, Action& action) {
+  auto* users = app.add_subcommand("users", "Users who own configurations");
+  users->require_subcommand(1);
+  struct UserOptions {
+    std::string email, name;
+    bool admin = false;
+  };
+  auto o = std::make_shared<UserOptions>();
+  auto* add = users->add_subcommand("add", "Add a user; prints its id");
+  add->add_option("EMAIL", o->email, "The user's email address")->required();
+  add->add_option("--name", o->name, "Display name");
+  add->add_flag("--admin", o->admin, "May act for every user");
+  add->callback([&, o] { action = [&, o] { return users_add(globals, o->email, o->name, o->admin); }; });
+  users->add_subcommand("list", "List users")->callback([&] { action = [&] { return users_list(globals); }; });
+}
+
+void add_email_config_commands(CLI::App& app, const Globals& globals, Action& action) {
+  auto* cmd = app.add_subcommand("email-config", "Email provider configurations (secrets encrypted at rest)");
+  cmd->require_subcommand(1);
+  auto o = std::make_shared<Options>();
+
+  auto* add = cmd->add_subcommand("add", "Add a configuration for a user; prints its id");
+  add->add_option("--user", o->user, "Owner's email address")->required();
+  add->add_option("--provider", o->provider, "google_workspace, smtp_relay or sendgrid (or give --dsn)")
+      ->check(CLI::IsMember({"google_workspace", "smtp_relay", "sendgrid"}));
+  add->add_flag("--inactive", o->deactivate, "Create it inactive");
+  add_fields(add, *o);
+  add->callback([&, o] { action = [&, o] { return config_add(globals, *o); }; });
+
+  auto* update = cmd->add_subcommand("update", "Change a configuration; options not given keep their value");
+  update->add_option("ID", o->id, "Configuration id")->required();
+  update->add_flag("--activate", o->activate, "Mark active");
+  update->add_flag("--deactivate", o->deactivate, "Mark inactive");
+  add_fields(update, *o);
+  update->callback([&, o] { action = [&, o] { return config_update(globals, *o); }; });
+
+  auto* list = cmd->add_subcommand("list", "List configurations (never their secrets)");
+  list->add_option("--user", o->user, "Only this user's");
+  list->callback([&, o] { action = [&, o] { return config_list(globals, o->user); }; });
+
+  auto* show = cmd->add_subcommand("show", "Show one configuration as JSON; secrets appear only as \"(set)\"");
+  show->add_option("ID", o->id, "Configuration id")->required();
+  show->callback([&, o] { action = [&, o] { return config_show(globals, o->id); }; });
+
+  auto* remove = cmd->add_subcommand("remove", "Delete a configuration (audited)");
+  remove->add_option("ID", o->id, "Configuration id")->required();
+  remove->callback([&, o] { action = [&, o] { return config_remove(globals, o->id); }; });
+}
+
+}  // namespace mailroom::app
