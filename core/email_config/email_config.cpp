@@ -162,9 +162,10 @@ std::map<std::string, std::string> open_secrets(const db::EmailConfiguration& ro
   std::map<std::string, std::string> out;
   for (const auto& [column, name] : kSecretNames)
     if (row.ciphertexts.count(column)) out[name] = open_column(row, column, box);
-  if (row.ciphertexts.count("secrets_encrypted"))
-    for (const auto& [name, value] : json::parse(open_column(row, "secrets_encrypted", box)).items())
-      out[name] = value.get<std::string>();
+  if (row.ciphertexts.count("secrets_encrypted")) {
+    const json others = json::parse(open_column(row, "secrets_encrypted", box));  // must outlive items()
+    for (const auto& [name, value] : others.items()) out[name] = value.get<std::string>();
+  }
   return out;
 }
 
