@@ -18,6 +18,7 @@
 #include <fstream>
 #include <optional>
 #include <regex>
+#include <sstream>
 #include <vector>
 
 namespace mailroom::embedded_db {
@@ -128,15 +129,30 @@ class RootLock {
   int fd_ = -1;
 };
 
+// <root> holds the lock, the port and the logs mailroom writes; the cluster itself (data,
+// socket, server log) lives in <root> too, unless <root>/cluster names another directory:
+// see relocate_for_server_user().
 struct Paths {
-  fs::path root, data, run, log, initdb_log, port_file;
+  fs::path root, cluster, data, run, log, initdb_log, port_file, cluster_file;
   explicit Paths(const fs::path& r)
       : root(fs::absolute(r).lexically_normal()),
-        data(root / "data"),
-        run(root / "run"),
-        log(root / "server.log"),
         initdb_log(root / "initdb.log"),
-        port_file(root / "port") {}
+        port_file(root / "port"),
+        cluster_file(root / "cluster") {
+    fs::path where = root;
+    if (std::ifstream in(cluster_file); in) {
+      std::string line;
+      std::getline(in, line);
+      if (!line.empty()) where = line;
+    }
+    place_cluster(where);
+  }
+  void place_cluster(const fs::path& dir) {
+    cluster = dir;
+    data = dir / "data";
+    run = dir / "run";
+    log = dir / "server.log";
+  }
 };
 
 std::string url_for(const Paths& p, int port) {
@@ -168,6 +184,29 @@ void create_database(const std::string& admin_url) {
     tx.exec(std::string("CREATE DATABASE ") + kDatabase);
 }
 
+bool writable_by(const fs::path& dir, const Account& as, const Paths& p) {
+  return run({"test", "-w", dir.string()}, p.root / "pg_ctl.log", as) == 0;
+}
+
+// As root, the server runs as 'postgres', which cannot reach a ./.mailroom/ below a private
+// directory such as /root. Rather than loosen that directory's permissions, the cluster then
+// lives in /var/lib/mailroom/embedded/<hash of the .mailroom path>, and <root>/cluster says so.
+void relocate_for_server_user(Paths& p, const Account& as, std::ostream& progress) {
+  std::ostringstream name;
+  name << std::hex << std::hash<std::string>{}(p.root.string());
+  const fs::path elsewhere = fs::path("/var/lib/mailroom/embedded") / name.str();
+  fs::create_directories(elsewhere);
+  for (fs::path dir = elsewhere; dir != "/var/lib"; dir = dir.parent_path()) ::chmod(dir.c_str(), 0755);
+  give_to(elsewhere, as);
+  if (!writable_by(elsewhere, as, p))
+    throw EmbeddedDbError("the embedded database runs as user '" + as.name + "' (initdb refuses root), which can write "
+                          "neither " + p.root.string() + " nor " + elsewhere.string() + "; set database.url");
+  progress << "mailroom: user '" << as.name << "' cannot reach " << p.root.string() << "; the embedded cluster lives in "
+           << elsewhere.string() << " (recorded in " << p.cluster_file.string() << ")\n";
+  std::ofstream(p.cluster_file) << elsewhere.string() << "\n";
+  p.place_cluster(elsewhere);
+}
+
 }  // namespace
 
 fs::path server_binaries() {
@@ -196,7 +235,7 @@ fs::path server_binaries() {
 }
 
 std::string start(const fs::path& root, std::ostream& progress) {
-  const Paths p(root);
+  Paths p(root);
   const auto as = server_account();
   if (p.run.string().size() > kMaxSocketDir)
     throw EmbeddedDbError("the embedded database's socket directory " + p.run.string() +
@@ -205,10 +244,8 @@ std::string start(const fs::path& root, std::ostream& progress) {
   RootLock lock(p.root);
   give_to(p.root, as);
 
-  if (as && run({"test", "-w", p.root.string()}, p.root / "pg_ctl.log", as) != 0)
-    throw EmbeddedDbError("the embedded database runs as user '" + as->name + "' (initdb refuses root), which cannot write " +
-                          p.root.string() + ": make every parent directory traversable (chmod o+x), run mailroom "
-                          "from another directory, or set database.url");
+  if (as && !fs::exists(p.data / "PG_VERSION") && !writable_by(p.cluster, *as, p))
+    relocate_for_server_user(p, *as, progress);
 
   if (!fs::exists(p.data / "PG_VERSION")) {
     progress << "mailroom: creating the embedded database in " << p.data.string() << "\n";

@@ -5,6 +5,8 @@
 
 #include <pwd.h>
 
+#include <fstream>
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -70,6 +72,23 @@ TEST_F(EmbeddedDefault, AsAnOrdinaryUser) {
   const auto second = in_dir("migrate up");
   expect_first_and_second_run(first, second);
   EXPECT_NE(in_dir("db status").output.find("runs as:     nobody"), std::string::npos);
+}
+
+TEST_F(EmbeddedDefault, AsRootBelowAPrivateDirectoryTheClusterMovesOut) {
+  if (::geteuid() != 0) GTEST_SKIP() << "only root hands the cluster to 'postgres'";
+  copy_binary();
+  fs::permissions(dir_, fs::perms::owner_all, fs::perm_options::replace);  // like /root
+  const auto first = in_dir("migrate up");
+  const auto second = in_dir("migrate up");
+  expect_first_and_second_run(first, second);
+  EXPECT_NE(first.output.find("user 'postgres' cannot reach"), std::string::npos) << first.output;
+  std::ifstream cluster(dir_ / ".mailroom" / "cluster");
+  std::string elsewhere;
+  std::getline(cluster, elsewhere);
+  EXPECT_EQ(elsewhere.rfind("/var/lib/mailroom/embedded/", 0), 0u) << elsewhere;
+  EXPECT_TRUE(fs::exists(fs::path(elsewhere) / "data" / "PG_VERSION"));
+  EXPECT_EQ(in_dir("db stop").output.find("stopped") != std::string::npos, true);
+  fs::remove_all(elsewhere);
 }
 
 }  // namespace
