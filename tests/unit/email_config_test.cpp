@@ -1,5 +1,7 @@
 #include "email_config.hpp"
 
+#include "error_of.hpp"
+
 #include <gtest/gtest.h>
 
 namespace {
@@ -8,15 +10,6 @@ using mailroom::email_config::apply;
 using mailroom::email_config::Input;
 using mailroom::email_config::InputError;
 using mailroom::email_config::parse_dsn;
-
-std::string error_of(const std::function<void()>& f) {
-  try {
-    f();
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "(no error)";
-}
 
 TEST(Dsn, Smtp) {
   const auto in = parse_dsn("smtp://ada:p%40ss@relay.example:2525");
@@ -41,11 +34,11 @@ TEST(Dsn, SendGrid) {
 }
 
 TEST(Dsn, ErrorsNeverQuoteTheDsn) {
-  EXPECT_EQ(error_of([] { parse_dsn("mailgun://secretkey@default"); }), "unknown DSN scheme 'mailgun' (smtp, smtps, sendgrid+api)");
-  EXPECT_EQ(error_of([] { parse_dsn("not a url secretkey"); }),
+  EXPECT_EQ(error_of<InputError>([] { parse_dsn("mailgun://secretkey@default"); }), "unknown DSN scheme 'mailgun' (smtp, smtps, sendgrid+api)");
+  EXPECT_EQ(error_of<InputError>([] { parse_dsn("not a url secretkey"); }),
             "the DSN is not a URL of the form scheme://user:password@host:port");
-  EXPECT_EQ(error_of([] { parse_dsn("smtp://user:secretkey@"); }), "the DSN names no host (smtp://user@relay.example:587)");
-  EXPECT_EQ(error_of([] { parse_dsn("sendgrid+api://@default"); }), "the DSN carries no API key (sendgrid+api://KEY@default)");
+  EXPECT_EQ(error_of<InputError>([] { parse_dsn("smtp://user:secretkey@"); }), "the DSN names no host (smtp://user@relay.example:587)");
+  EXPECT_EQ(error_of<InputError>([] { parse_dsn("sendgrid+api://@default"); }), "the DSN carries no API key (sendgrid+api://KEY@default)");
 }
 
 class Apply : public ::testing::Test {
@@ -59,10 +52,10 @@ TEST_F(Apply, ChecksEachProvidersNeeds) {
   Input in;
   in.provider = "smtp_relay";
   in.from_address = "a@example.com";
-  EXPECT_EQ(error_of([&] { apply(in, row_, box_, true); }), "smtp_relay needs a host (--host or a smtp:// DSN)");
+  EXPECT_EQ(error_of<InputError>([&] { apply(in, row_, box_, true); }), "smtp_relay needs a host (--host or a smtp:// DSN)");
   in.host = "relay.example";
   in.username = "ada";
-  EXPECT_EQ(error_of([&] { apply(in, row_, box_, true); }),
+  EXPECT_EQ(error_of<InputError>([&] { apply(in, row_, box_, true); }),
             "smtp_relay with a username needs a password (--secret-stdin, --secret-file or --secret-env)");
   in.secret = "pw";
   apply(in, row_, box_, true);
@@ -76,9 +69,9 @@ TEST_F(Apply, ChecksEachProvidersNeeds) {
   sg.from_address = "nope";
   mailroom::db::EmailConfiguration other;
   other.id = row_.id;
-  EXPECT_EQ(error_of([&] { apply(sg, other, box_, true); }), "from address is not an email address");
+  EXPECT_EQ(error_of<InputError>([&] { apply(sg, other, box_, true); }), "from address is not an email address");
   sg.from_address = "a@example.com";
-  EXPECT_EQ(error_of([&] { apply(sg, other, box_, true); }),
+  EXPECT_EQ(error_of<InputError>([&] { apply(sg, other, box_, true); }),
             "sendgrid needs an API key (--secret-stdin, --secret-file, --secret-env or a sendgrid+api:// DSN)");
 
   Input google;
@@ -86,7 +79,7 @@ TEST_F(Apply, ChecksEachProvidersNeeds) {
   google.from_address = "a@example.com";
   google.google_auth = "service_account";
   google.secret = R"({"client_email": "x@y.iam.gserviceaccount.com"})";
-  EXPECT_EQ(error_of([&] { apply(google, other, box_, true); }), "the service account key lacks client_email or private_key");
+  EXPECT_EQ(error_of<InputError>([&] { apply(google, other, box_, true); }), "the service account key lacks client_email or private_key");
 }
 
 TEST_F(Apply, UpdateKeepsWhatIsNotGivenAndProviderCannotChange) {
@@ -102,7 +95,7 @@ TEST_F(Apply, UpdateKeepsWhatIsNotGivenAndProviderCannotChange) {
   EXPECT_EQ(row_.from_address, "a@example.com");
   Input other;
   other.provider = "sendgrid";
-  EXPECT_EQ(error_of([&] { apply(other, row_, box_, false); }),
+  EXPECT_EQ(error_of<InputError>([&] { apply(other, row_, box_, false); }),
             "provider cannot change (smtp_relay); remove the configuration and add a new one");
 }
 
