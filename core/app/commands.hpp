@@ -34,5 +34,6 @@ void add_database_commands(CLI::App& app, const Globals& globals, Action& action
 void add_key_commands(CLI::App& app, const Globals& globals, Action& action);
 void add_user_commands(CLI::App& app, const Globals& globals, Action& action);
 void add_email_config_commands(CLI::App& app, const Globals& globals, Action& action);
+void add_queue_commands(CLI::App& app, const Globals& globals, Action& action);
 
 }  // namespace mailroom::app

@@ -13,7 +13,7 @@ namespace mailroom::app {
 namespace {
 
 struct Options {
-  std::string user, provider, dsn, host, username, from, from_name, reply_to, tls, google_auth;
+  std::string user, provider, dsn, host, username, from, from_name, reply_to, tls, google_auth, plugin;
   int port = 0;
   std::vector<std::string> settings;  // key=value
   bool secret_stdin = false;
@@ -69,6 +69,7 @@ email_config::Input input_from(const Options& o) {
   in.from_name = o.from_name;
   in.reply_to_address = o.reply_to;
   in.google_auth = o.google_auth;
+  in.plugin = o.plugin;
   for (const auto& kv : o.settings) {
     const auto eq = kv.find('=');
     if (eq == std::string::npos || eq == 0) throw email_config::InputError("--setting takes key=value, got '" + kv.substr(0, eq) + "'");
@@ -189,6 +190,7 @@ void add_fields(CLI::App* cmd, Options& o) {
   cmd->add_option("--google-auth", o.google_auth, "google_workspace: what the secret is")
       ->check(CLI::IsMember({"refresh_token", "service_account"}));
   cmd->add_option("--setting", o.settings, "Extra plugin setting key=value (repeatable)");
+  cmd->add_option("--plugin", o.plugin, "The email plugin that sends (default: the one named like the provider)");
   cmd->add_flag("--secret-stdin", o.secret_stdin, "Read the secret (password, API key, token, key JSON) from stdin");
   cmd->add_option("--secret-file", o.secret_file, "Read the secret from FILE");
   cmd->add_option("--secret-env", o.secret_env, "Read the secret from environment variable VAR");

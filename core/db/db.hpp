@@ -102,6 +102,7 @@ struct EmailConfiguration {
   bool is_verified = false;
   nlohmann::json settings = nlohmann::json::object();
   std::map<std::string, std::string> ciphertexts;  // secret column -> ciphertext
+  std::string plugin;  // the plugin that sends; empty: the one named like provider
   std::string created_at;
   std::string updated_at;
 };
@@ -126,6 +127,143 @@ class EmailConfigurations {
  private:
   Pool& pool_;
 };
+
+// --- email_queue and email_delivery_logs -----------------------------------------------
+struct NewQueuedEmail {
+  std::string user_id;
+  std::string configuration_id;
+  std::string recipient_email;
+  std::string recipient_name;
+  std::vector<std::string> cc;
+  std::vector<std::string> bcc;
+  std::string from_address;
+  std::string from_name;
+  std::string reply_to_address;
+  std::string subject;
+  std::string text_body;
+  std::string html_body;
+  std::string template_name;
+  nlohmann::json template_data;  // null: none
+  int priority = 100;
+  std::string run_at;  // timestamptz text; empty: now
+  int max_retries = 5;
+  std::string idempotency_key;
+};
+
+struct EnqueuedEmail {
+  std::string id;
+  bool duplicate = false;  // the idempotency key named an email already queued
+};
+
+// A claimed email, with what sending it needs.
+struct ClaimedEmail {
+  std::string id, user_id, configuration_id;
+  std::string recipient_email, recipient_name;
+  std::vector<std::string> cc, bcc;
+  std::string from_address, from_name, reply_to_address;
+  std::string subject, text_body, html_body;
+  int retry_count = 0;
+  int max_retries = 0;
+};
+
+// What became of a claimed email; written back in batches, guarded by the lease.
+struct Completion {
+  std::string id;
+  std::string status;        // sent | queued (retry, reschedule, release) | failed
+  std::string message_id;    // sent
+  double delay_seconds = 0;  // queued: run again after this
+  int retry_increment = 0;   // 1 when an attempt was used up
+  std::string error_kind, error_code, error_message;
+  std::string event_type;    // the delivery log's event_type (seed values)
+  std::string event_status;  // its detail: accepted, retry_scheduled, quota_deferred, ...
+  std::string provider;      // the configuration's provider
+};
+
+struct QueueEmailRow {
+  std::string id, user_id, configuration_id, status, recipient_email, subject, message_id;
+  std::string last_error, last_error_kind, run_at, created_at, sent_at, idempotency_key;
+  int retry_count = 0, max_retries = 0;
+};
+
+struct DeliveryLogRow {
+  std::string event_type, event_status, error_code, error_message, provider, created_at;
+};
+
+class EmailQueue {
+ public:
+  explicit EmailQueue(Pool& pool) : pool_(pool) {}
+
+  // Inserts the emails and their `queued` delivery logs and NOTIFYs workers, in one
+  // transaction. An idempotency key already used by a live email of the user returns that
+  // email instead (duplicate = true).
+  std::vector<EnqueuedEmail> insert(const std::vector<NewQueuedEmail>& emails, const std::string& actor_id);
+
+  // Claims up to `limit` due emails for `worker` with a lease of `lease_seconds`, and logs
+  // `sending` for each, in one statement.
+  std::vector<ClaimedEmail> claim(const std::string& worker, std::size_t limit, double lease_seconds);
+  // Applies completions of emails `worker` still holds (late ones are skipped: a rescue
+  // won), with their delivery logs, in one statement. Returns how many applied.
+  std::size_t complete(const std::string& worker, const std::vector<Completion>& completions);
+  // Returns emails whose lease expired to the queue (or fails them when their attempts are
+  // used up). Returns how many.
+  std::size_t rescue();
+
+  std::map<std::string, long> status_counts(const std::string& user_id);
+  std::optional<QueueEmailRow> find(const std::string& id);
+  std::vector<DeliveryLogRow> logs(const std::string& id);
+  // failed -> queued now (attempts reset); returns false when the email is not failed.
+  bool retry(const std::string& id, const std::string& actor_id);
+  // queued -> failed ("cancelled"); returns false when the email is not queued.
+  bool cancel(const std::string& id, const std::string& actor_id);
+
+ private:
+  Pool& pool_;
+};
+
+// --- email_suppressions -----------------------------------------------------------------
+class Suppressions {
+ public:
+  explicit Suppressions(Pool& pool) : pool_(pool) {}
+  void add(const std::string& user_id, const std::string& email, const std::string& reason);
+  bool remove(const std::string& user_id, const std::string& email);
+  std::vector<std::pair<std::string, std::string>> list(const std::string& user_id);  // email, reason
+  // Which of `emails` are suppressed for the user (lower-cased comparison).
+  std::vector<std::string> which(pqxx::work& tx, const std::string& user_id, const std::vector<std::string>& emails);
+
+ private:
+  Pool& pool_;
+};
+
+// --- email_templates ----------------------------------------------------------------------
+struct TemplateRow {
+  std::string id, user_id, name, description, subject, text_body, html_body;
+  std::vector<std::string> variables;
+  bool is_active = true, is_system_template = false;
+};
+
+class Templates {
+ public:
+  explicit Templates(Pool& pool) : pool_(pool) {}
+  // Creates or replaces the user's template of that name.
+  std::string save(const TemplateRow& row, const std::string& actor_id);
+  // The user's template of that name, else the system one.
+  std::optional<TemplateRow> find(const std::string& user_id, const std::string& name);
+  std::vector<TemplateRow> list(const std::string& user_id);  // the user's and the system's
+  bool remove(const std::string& user_id, const std::string& name);
+
+ private:
+  Pool& pool_;
+};
+
+// --- google_workspace_quota ----------------------------------------------------------------
+struct QuotaDecision {
+  bool allowed = true;
+  double retry_in_seconds = 0;  // when not allowed: until the earliest reset
+};
+
+// Counts one send against the user's daily and hourly quota, resetting expired windows;
+// refuses (and marks is_quota_exceeded) when either is used up.
+QuotaDecision take_quota(Pool& pool, const std::string& user_id);
 
 // --- audit_logs (read side; triggers write it) ----------------------------------------
 struct AuditEntry {

@@ -9,7 +9,8 @@ const char* const kColumns =
     "coalesce(from_address, '') AS from_address, coalesce(from_name, '') AS from_name, "
     "coalesce(reply_to_address, '') AS reply_to_address, is_active, is_verified, settings::text AS settings, "
     "google_oauth_token_encrypted, google_oauth_refresh_token_encrypted, google_service_account_encrypted, "
-    "smtp_password_encrypted, secrets_encrypted, created_at::text AS created_at, updated_at::text AS updated_at";
+    "smtp_password_encrypted, secrets_encrypted, coalesce(plugin, '') AS plugin, created_at::text AS created_at, "
+    "updated_at::text AS updated_at";
 
 EmailConfiguration to_config(const pqxx::row& r) {
   EmailConfiguration c;
@@ -28,6 +29,7 @@ EmailConfiguration to_config(const pqxx::row& r) {
   c.settings = nlohmann::json::parse(r["settings"].as<std::string>());
   for (const auto& column : kEmailConfigSecretColumns)
     if (!r[column].is_null()) c.ciphertexts[column] = r[column].as<std::string>();
+  c.plugin = r["plugin"].as<std::string>();
   c.created_at = r["created_at"].as<std::string>();
   c.updated_at = r["updated_at"].as<std::string>();
   return c;
@@ -71,15 +73,15 @@ void EmailConfigurations::create(const EmailConfiguration& c, const std::string&
           "INSERT INTO email_configurations (id, user_id, provider, smtp_host, smtp_port, smtp_username, "
           "from_address, from_name, reply_to_address, is_active, is_verified, settings, "
           "google_oauth_token_encrypted, google_oauth_refresh_token_encrypted, google_service_account_encrypted, "
-          "smtp_password_encrypted, secrets_encrypted, created_by, updated_by) VALUES ("
+          "smtp_password_encrypted, secrets_encrypted, created_by, updated_by, plugin) VALUES ("
           "$1::uuid, $2::uuid, $3, NULLIF($4, ''), NULLIF($5, '')::int, NULLIF($6, ''), NULLIF($7, ''), "
           "NULLIF($8, ''), NULLIF($9, ''), $10, $11, $12::jsonb, NULLIF($13, ''), NULLIF($14, ''), "
-          "NULLIF($15, ''), NULLIF($16, ''), NULLIF($17, ''), NULLIF($18, '')::uuid, NULLIF($18, '')::uuid)",
+          "NULLIF($15, ''), NULLIF($16, ''), NULLIF($17, ''), NULLIF($18, '')::uuid, NULLIF($18, '')::uuid, NULLIF($19, ''))",
           c.id, c.user_id, c.provider, c.smtp_host, port_text(c), c.smtp_username, c.from_address, c.from_name,
           c.reply_to_address, c.is_active, c.is_verified, c.settings.dump(),
           cipher(c, "google_oauth_token_encrypted"), cipher(c, "google_oauth_refresh_token_encrypted"),
           cipher(c, "google_service_account_encrypted"), cipher(c, "smtp_password_encrypted"),
-          cipher(c, "secrets_encrypted"), actor_id);
+          cipher(c, "secrets_encrypted"), actor_id, c.plugin);
     });
   });
 }
@@ -93,11 +95,12 @@ void EmailConfigurations::update(const EmailConfiguration& c, const std::string&
           "reply_to_address = NULLIF($7, ''), is_active = $8, is_verified = $9, settings = $10::jsonb, "
           "google_oauth_token_encrypted = NULLIF($11, ''), google_oauth_refresh_token_encrypted = NULLIF($12, ''), "
           "google_service_account_encrypted = NULLIF($13, ''), smtp_password_encrypted = NULLIF($14, ''), "
-          "secrets_encrypted = NULLIF($15, ''), updated_by = NULLIF($16, '')::uuid WHERE id = $1::uuid",
+          "secrets_encrypted = NULLIF($15, ''), updated_by = NULLIF($16, '')::uuid, plugin = NULLIF($17, '') "
+          "WHERE id = $1::uuid",
           c.id, c.smtp_host, port_text(c), c.smtp_username, c.from_address, c.from_name, c.reply_to_address,
           c.is_active, c.is_verified, c.settings.dump(), cipher(c, "google_oauth_token_encrypted"),
           cipher(c, "google_oauth_refresh_token_encrypted"), cipher(c, "google_service_account_encrypted"),
-          cipher(c, "smtp_password_encrypted"), cipher(c, "secrets_encrypted"), actor_id);
+          cipher(c, "smtp_password_encrypted"), cipher(c, "secrets_encrypted"), actor_id, c.plugin);
       if (result.affected_rows() != 1) throw DbError("no email configuration " + c.id);
     });
   });

@@ -83,6 +83,7 @@ void apply(const Input& in, db::EmailConfiguration& row, const crypto::SecretBox
   if (!row.reply_to_address.empty() && !looks_like_address(row.reply_to_address))
     throw InputError("reply-to address is not an email address");
   for (const auto& [key, value] : in.settings.items()) row.settings[key] = value;
+  set(row.plugin, in.plugin);
 
   if (row.provider == "smtp_relay") {
     set(row.smtp_host, in.host);

@@ -38,6 +38,7 @@ struct Input {
   std::string reply_to_address;
   std::string tls;          // smtp_relay: starttls | implicit | none
   std::string google_auth;  // google_workspace: refresh_token | service_account
+  std::string plugin;       // the plugin that sends, when not the one named like the provider
   nlohmann::json settings = nlohmann::json::object();  // extra plugin settings
   std::optional<std::string> secret;  // password / API key / refresh token / service account JSON
   bool secret_from_dsn = false;

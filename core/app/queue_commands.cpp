@@ -1,0 +1,386 @@
+// `mailroom send`, `mailroom serve`, `mailroom queue ...`, `mailroom templates ...`,
+// `mailroom suppressions ...`.
+#include "commands.hpp"
+#include "db.hpp"
+#include "plugin_host.hpp"
+#include "queue.hpp"
+#include "templates.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <csignal>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+#include <unistd.h>
+
+namespace mailroom::app {
+namespace {
+
+using nlohmann::json;
+
+std::atomic<bool> g_stop{false};
+extern "C" void on_stop_signal(int) { g_stop = true; }
+
+std::string read_file_or_throw(const std::string& path, const char* what) {
+  std::ifstream in(path);
+  if (!in) throw queue::EnqueueError(std::string("cannot read ") + what + " file " + path);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+struct SendOptions {
+  std::string configuration, to, to_name, subject, text, html, text_file, html_file, template_name, data, key, at, file;
+  std::vector<std::string> cc, bcc;
+  int priority = 100, max_retries = 5;
+};
+
+queue::EmailRequest request_from_json(const json& j, std::size_t line) {
+  const std::string where = "line " + std::to_string(line) + ": ";
+  static const std::set<std::string> known = {"configuration", "to", "to_name", "cc", "bcc", "subject", "text", "html",
+                                              "template", "data", "idempotency_key", "priority", "send_at", "max_retries"};
+  if (!j.is_object()) throw queue::EnqueueError(where + "each line must be a JSON object");
+  for (const auto& [key, value] : j.items())
+    if (!known.contains(key)) throw queue::EnqueueError(where + "unknown field '" + key + "'");
+  queue::EmailRequest r;
+  try {
+    r.configuration_id = j.at("configuration").get<std::string>();
+    r.to = j.at("to").get<std::string>();
+    r.to_name = j.value("to_name", "");
+    r.cc = j.value("cc", std::vector<std::string>{});
+    r.bcc = j.value("bcc", std::vector<std::string>{});
+    r.subject = j.value("subject", "");
+    r.text_body = j.value("text", "");
+    r.html_body = j.value("html", "");
+    r.template_name = j.value("template", "");
+    r.data = j.value("data", json::object());
+    r.idempotency_key = j.value("idempotency_key", "");
+    r.priority = j.value("priority", 100);
+    r.send_at = j.value("send_at", "");
+    r.max_retries = j.value("max_retries", 5);
+  } catch (const json::exception& e) {
+    throw queue::EnqueueError(where + "a field is missing or has the wrong type (" + std::string(e.what()) + ")");
+  }
+  return r;
+}
+
+int send(const Globals& globals, const SendOptions& o) {
+  std::vector<queue::EmailRequest> requests;
+  if (!o.file.empty()) {
+    std::ifstream in(o.file == "-" ? "/dev/stdin" : o.file);
+    if (!in) throw queue::EnqueueError("cannot read " + o.file);
+    std::size_t n = 0;
+    for (std::string line; std::getline(in, line);) {
+      ++n;
+      if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+      json j;
+      try {
+        j = json::parse(line);
+      } catch (const json::parse_error&) {
+        throw queue::EnqueueError("line " + std::to_string(n) + ": not valid JSON");
+      }
+      requests.push_back(request_from_json(j, n));
+    }
+  } else {
+    if (o.configuration.empty() || o.to.empty()) throw queue::EnqueueError("--configuration and --to are required (or --file)");
+    queue::EmailRequest r;
+    r.configuration_id = o.configuration;
+    r.to = o.to;
+    r.to_name = o.to_name;
+    r.cc = o.cc;
+    r.bcc = o.bcc;
+    r.subject = o.subject;
+    r.text_body = o.text_file.empty() ? o.text : read_file_or_throw(o.text_file, "text");
+    r.html_body = o.html_file.empty() ? o.html : read_file_or_throw(o.html_file, "html");
+    r.template_name = o.template_name;
+    if (!o.data.empty()) {
+      try {
+        r.data = json::parse(o.data);
+      } catch (const json::parse_error&) {
+        throw queue::EnqueueError("--data is not valid JSON");
+      }
+    }
+    r.idempotency_key = o.key;
+    r.priority = o.priority;
+    r.send_at = o.at;
+    r.max_retries = o.max_retries;
+    requests.push_back(std::move(r));
+  }
+  const auto config = load_config(globals);
+  db::Pool pool(database_url(config), 2);
+  const auto results = queue::enqueue(pool, requests, "");
+  int not_queued = 0;
+  for (const auto& r : results) {
+    if (r.id.empty()) {
+      std::cout << "not queued: " << r.not_queued << "\n";
+      ++not_queued;
+      continue;
+    }
+    std::cout << r.id << (r.duplicate ? "  (already queued with this idempotency key)" : "");
+    if (!r.suppressed.empty()) {
+      std::cout << "  (suppressed, not sent to:";
+      for (const auto& a : r.suppressed) std::cout << " " << a;
+      std::cout << ")";
+    }
+    std::cout << "\n";
+  }
+  return not_queued == 0 ? 0 : 1;
+}
+
+std::string hostname() {
+  char name[256] = {};
+  ::gethostname(name, sizeof name - 1);
+  return name;
+}
+
+int serve(const Globals& globals, bool until_empty, double lease, int deadline) {
+  const auto config = load_config(globals);
+  const std::string url = database_url(config);
+  plugin_host::PluginHost host;
+  const std::set<std::string> enabled(config.plugins_enabled.begin(), config.plugins_enabled.end());
+  for (const auto& r : host.load_directory(config.plugins_dir, enabled)) spdlog::warn("refused: {}", r.message);
+  std::string names;
+  for (const auto* p : host.plugins())
+    if (p->loaded) names += (names.empty() ? "" : ", ") + p->manifest.name;
+  const crypto::SecretBox box(load_key_ring(config));
+  db::Pool pool(url, static_cast<std::size_t>(config.workers_count) * 2 + 2);
+
+  queue::WorkerOptions options;
+  options.worker_id = hostname() + ":" + std::to_string(::getpid());
+  options.threads = static_cast<std::size_t>(config.workers_count);
+  options.batch_size = static_cast<std::size_t>(config.workers_batch_size);
+  options.lease_seconds = lease;
+  options.shutdown_deadline = std::chrono::seconds(deadline);
+  options.until_empty = until_empty;
+  spdlog::info("serving as {}: {} worker(s), batch {}, lease {} s; plugins: {}", options.worker_id, options.threads,
+               options.batch_size, lease, names.empty() ? "none" : names);
+
+  std::signal(SIGTERM, on_stop_signal);
+  std::signal(SIGINT, on_stop_signal);
+  queue::WorkerStats stats;
+  const bool tty = ::isatty(2) != 0;
+  std::thread progress([&] {
+    long last_total = -1;
+    for (int tick = 0; !g_stop; ++tick) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      if (tick % (tty ? 5 : 50) != 0) continue;
+      const long total = stats.sent + stats.retried + stats.failed + stats.deferred;
+      if (!tty && total == last_total) continue;
+      last_total = total;
+      const std::string line = fmt::format("sent {}, retried {}, failed {}, deferred {}, rescued {}", stats.sent.load(),
+                                           stats.retried.load(), stats.failed.load(), stats.deferred.load(),
+                                           stats.rescued.load());
+      if (tty) std::cerr << "\r" << line << std::flush;
+      else spdlog::info("{}", line);
+    }
+  });
+  const bool clean = queue::run_workers(pool, host, box, options, g_stop, stats);
+  g_stop = true;
+  progress.join();
+  if (tty) std::cerr << "\n";
+  spdlog::info("stopped: sent {}, retried {}, failed {}, deferred {}, released {}, rescued {}, late {}", stats.sent.load(),
+               stats.retried.load(), stats.failed.load(), stats.deferred.load(), stats.released.load(),
+               stats.rescued.load(), stats.late.load());
+  if (!clean) {
+    spdlog::warn("sends still running after {} s; their leases will expire and another worker will retry them", deadline);
+    std::cerr.flush();
+    std::_Exit(1);
+  }
+  return 0;
+}
+
+int queue_status(const Globals& globals) {
+  const auto config = load_config(globals);
+  db::Pool pool(database_url(config), 1);
+  const auto counts = db::EmailQueue(pool).status_counts("");
+  for (const char* s : {"pending", "queued", "sending", "sent", "failed", "bounced", "spam"}) {
+    auto it = counts.find(s);
+    std::cout << s << "  " << (it == counts.end() ? 0 : it->second) << "\n";
+  }
+  return 0;
+}
+
+int queue_show(const Globals& globals, const std::string& id) {
+  const auto config = load_config(globals);
+  db::Pool pool(database_url(config), 1);
+  db::EmailQueue queue(pool);
+  const auto e = queue.find(id);
+  if (!e) throw queue::EnqueueError("no email " + id);
+  json out{{"id", e->id}, {"status", e->status}, {"to", e->recipient_email}, {"subject", e->subject},
+           {"configuration", e->configuration_id}, {"message_id", e->message_id}, {"retry_count", e->retry_count},
+           {"max_retries", e->max_retries}, {"run_at", e->run_at}, {"created_at", e->created_at},
+           {"sent_at", e->sent_at}, {"last_error", e->last_error}, {"last_error_kind", e->last_error_kind},
+           {"idempotency_key", e->idempotency_key}, {"log", json::array()}};
+  for (const auto& l : queue.logs(id))
+    out["log"].push_back({{"event", l.event_type}, {"status", l.event_status}, {"error_code", l.error_code},
+                          {"error", l.error_message}, {"provider", l.provider}, {"at", l.created_at}});
+  std::cout << out.dump(2) << "\n";
+  return 0;
+}
+
+int queue_change(const Globals& globals, const std::string& id, bool retry) {
+  const auto config = load_config(globals);
+  db::Pool pool(database_url(config), 1);
+  db::EmailQueue queue(pool);
+  const auto e = queue.find(id);
+  if (!e) throw queue::EnqueueError("no email " + id);
+  const bool done = retry ? queue.retry(id, e->user_id) : queue.cancel(id, e->user_id);
+  if (!done) {
+    std::cerr << "mailroom: email " << id << " is " << e->status << "; only " << (retry ? "failed" : "queued")
+              << " emails can be " << (retry ? "retried" : "cancelled") << "\n";
+    return 1;
+  }
+  std::cout << (retry ? "queued again: " : "cancelled: ") << id << "\n";
+  return 0;
+}
+
+db::User user_or_throw(db::Pool& pool, const std::string& email) {
+  auto user = db::Users(pool).find_by_email(email);
+  if (!user) throw queue::EnqueueError("no user '" + email + "'");
+  return *user;
+}
+
+struct TemplateOptions {
+  std::string user, name, description, subject, text_file, html_file;
+};
+
+int templates_save(const Globals& globals, const TemplateOptions& o) {
+  db::TemplateRow row;
+  row.name = o.name;
+  row.description = o.description;
+  row.subject = o.subject;
+  if (!o.text_file.empty()) row.text_body = read_file_or_throw(o.text_file, "text");
+  if (!o.html_file.empty()) row.html_body = read_file_or_throw(o.html_file, "html");
+  if (row.text_body.empty() && row.html_body.empty()) throw queue::EnqueueError("a template needs --text-file or --html-file");
+  row.variables = templates::variables({row.subject, row.text_body, row.html_body});
+  const auto config = load_config(globals);
+  db::Pool pool(database_url(config), 1);
+  row.user_id = user_or_throw(pool, o.user).id;
+  std::cout << db::Templates(pool).save(row, row.user_id) << "\n";
+  std::cerr << "variables: " << json(row.variables).dump() << "\n";
+  return 0;
+}
+
+int templates_list(const Globals& globals, const std::string& user) {
+  const auto config = load_config(globals);
+  db::Pool pool(database_url(config), 1);
+  const std::string user_id = user.empty() ? "" : user_or_throw(pool, user).id;
+  for (const auto& t : db::Templates(pool).list(user_id))
+    std::cout << t.name << "  " << (t.is_system_template ? "system" : "user") << "  " << json(t.variables).dump()
+              << (t.description.empty() ? "" : "  " + t.description) << "\n";
+  return 0;
+}
+
+int suppressions(const Globals& globals, const std::string& action, const std::string& user, const std::string& email,
+                 const std::string& reason) {
+  const auto config = load_config(globals);
+  db::Pool pool(database_url(config), 1);
+  const auto u = user_or_throw(pool, user);
+  db::Suppressions s(pool);
+  if (action == "add") {
+    s.add(u.id, email, reason);
+    std::cout << "suppressed " << email << " (" << reason << ")\n";
+  } else if (action == "remove") {
+    if (!s.remove(u.id, email)) {
+      std::cerr << "mailroom: " << email << " is not suppressed\n";
+      return 1;
+    }
+    std::cout << "no longer suppressed: " << email << "\n";
+  } else {
+    for (const auto& [address, why] : s.list(u.id)) std::cout << address << "  " << why << "\n";
+  }
+  return 0;
+}
+
+}  // namespace
+
+void add_queue_commands(CLI::App& app, const Globals& globals, Action& action) {
+  auto o = std::make_shared<SendOptions>();
+  auto* send_cmd = app.add_subcommand("send", "Queue an email (or many, with --file); prints each email's id");
+  send_cmd->add_option("--configuration", o->configuration, "Email configuration id (see email-config list)");
+  send_cmd->add_option("--to", o->to, "Recipient address");
+  send_cmd->add_option("--to-name", o->to_name, "Recipient display name");
+  send_cmd->add_option("--cc", o->cc, "Cc address (repeatable)");
+  send_cmd->add_option("--bcc", o->bcc, "Bcc address (repeatable; never in the headers)");
+  send_cmd->add_option("--subject", o->subject, "Subject");
+  send_cmd->add_option("--text", o->text, "Plain-text body");
+  send_cmd->add_option("--text-file", o->text_file, "Plain-text body from FILE");
+  send_cmd->add_option("--html", o->html, "HTML body");
+  send_cmd->add_option("--html-file", o->html_file, "HTML body from FILE");
+  send_cmd->add_option("--template", o->template_name, "Render this template instead of subject and bodies");
+  send_cmd->add_option("--data", o->data, "Template data as a JSON object");
+  send_cmd->add_option("--idempotency-key", o->key, "Queue at most once per key (per user, among live emails)");
+  send_cmd->add_option("--priority", o->priority, "0..1000, lower first (default 100)");
+  send_cmd->add_option("--at", o->at, "Send not before this time (ISO 8601)");
+  send_cmd->add_option("--max-retries", o->max_retries, "Retries after transient failures (default 5)");
+  send_cmd->add_option("--file", o->file,
+                       "Queue every email of a JSON-lines FILE (- for stdin) in one transaction; fields: configuration, "
+                       "to, to_name, cc, bcc, subject, text, html, template, data, idempotency_key, priority, send_at, "
+                       "max_retries");
+  send_cmd->callback([&, o] { action = [&, o] { return send(globals, *o); }; });
+
+  struct ServeOptions {
+    bool until_empty = false;
+    double lease = 300;
+    int deadline = 30;
+  };
+  auto so = std::make_shared<ServeOptions>();
+  auto* serve_cmd = app.add_subcommand("serve", "Run the queue workers until SIGTERM or SIGINT");
+  serve_cmd->add_flag("--until-empty", so->until_empty, "Exit once nothing is queued or sending (batch jobs, benchmarks)");
+  serve_cmd->add_option("--lease", so->lease, "Seconds a claimed email stays ours before another host may rescue it")
+      ->check(CLI::Range(1.0, 86400.0));
+  serve_cmd->add_option("--shutdown-deadline", so->deadline, "Seconds in-flight sends get to finish on SIGTERM")
+      ->check(CLI::Range(0, 3600));
+  serve_cmd->callback([&, so] { action = [&, so] { return serve(globals, so->until_empty, so->lease, so->deadline); }; });
+
+  auto* queue_cmd = app.add_subcommand("queue", "Inspect and steer queued emails");
+  queue_cmd->require_subcommand(1);
+  queue_cmd->add_subcommand("status", "Emails per status")->callback([&] { action = [&] { return queue_status(globals); }; });
+  auto id = std::make_shared<std::string>();
+  auto* show = queue_cmd->add_subcommand("show", "One email with its delivery log, as JSON");
+  show->add_option("ID", *id, "Email id")->required();
+  show->callback([&, id] { action = [&, id] { return queue_show(globals, *id); }; });
+  auto* retry = queue_cmd->add_subcommand("retry", "Queue a failed email again, with fresh attempts");
+  retry->add_option("ID", *id, "Email id")->required();
+  retry->callback([&, id] { action = [&, id] { return queue_change(globals, *id, true); }; });
+  auto* cancel = queue_cmd->add_subcommand("cancel", "Cancel a queued email (it becomes failed: cancelled)");
+  cancel->add_option("ID", *id, "Email id")->required();
+  cancel->callback([&, id] { action = [&, id] { return queue_change(globals, *id, false); }; });
+
+  auto to = std::make_shared<TemplateOptions>();
+  auto* templates_cmd = app.add_subcommand("templates", "Email templates (Mustache)");
+  templates_cmd->require_subcommand(1);
+  auto* save = templates_cmd->add_subcommand("save", "Create or replace a user's template; fills its variables");
+  save->add_option("--user", to->user, "Owner's email")->required();
+  save->add_option("--name", to->name, "Template name")->required();
+  save->add_option("--description", to->description, "One line");
+  save->add_option("--subject", to->subject, "Subject template")->required();
+  save->add_option("--text-file", to->text_file, "Plain-text body template");
+  save->add_option("--html-file", to->html_file, "HTML body template (values are HTML-escaped)");
+  save->callback([&, to] { action = [&, to] { return templates_save(globals, *to); }; });
+  auto* list = templates_cmd->add_subcommand("list", "A user's templates and the system templates");
+  list->add_option("--user", to->user, "Owner's email");
+  list->callback([&, to] { action = [&, to] { return templates_list(globals, to->user); }; });
+
+  struct SuppressionOptions {
+    std::string user, email, reason = "manual";
+  };
+  auto sup = std::make_shared<SuppressionOptions>();
+  auto* sup_cmd = app.add_subcommand("suppressions", "Addresses never sent to, per user");
+  sup_cmd->require_subcommand(1);
+  for (const char* verb : {"add", "remove", "list"}) {
+    auto* sub = sup_cmd->add_subcommand(verb, std::string(verb) + " suppressed addresses");
+    sub->add_option("--user", sup->user, "Owner's email")->required();
+    if (std::string(verb) != "list") sub->add_option("EMAIL", sup->email, "Address")->required();
+    if (std::string(verb) == "add")
+      sub->add_option("--reason", sup->reason, "hard_bounce, complaint or manual")
+          ->check(CLI::IsMember({"hard_bounce", "complaint", "manual"}));
+    sub->callback([&, sup, verb] {
+      action = [&, sup, verb] { return suppressions(globals, verb, sup->user, sup->email, sup->reason); };
+    });
+  }
+}
+
+}  // namespace mailroom::app

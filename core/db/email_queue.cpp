@@ -1,0 +1,353 @@
+#include "db.hpp"
+
+namespace mailroom::db {
+namespace {
+
+// A PostgreSQL array literal of text values, for unnest($n::type[]) parameters: libpqxx
+// 6.4 has no array parameters.
+std::string text_array(const std::vector<std::string>& items) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    if (i > 0) out += ',';
+    out += '"';
+    for (char c : items[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+std::vector<std::string> parse_text_array(const pqxx::field& field) {
+  // Read through array_to_json so that quoting is JSON's, not PostgreSQL's.
+  return nlohmann::json::parse(field.as<std::string>()).get<std::vector<std::string>>();
+}
+
+std::string text_or_empty(const pqxx::field& f) { return f.is_null() ? "" : f.as<std::string>(); }
+
+const char* const kNotifyChannel = "mailroom_email_queue";
+
+}  // namespace
+
+std::vector<EnqueuedEmail> EmailQueue::insert(const std::vector<NewQueuedEmail>& emails, const std::string& actor_id) {
+  std::vector<EnqueuedEmail> out;
+  transact(pool_, actor_id, [&](pqxx::work& tx) {
+    for (const auto& e : emails) {
+      const auto inserted = tx.exec_params(
+          "INSERT INTO email_queue (user_id, email_configuration_id, recipient_email, recipient_name, cc, bcc, "
+          "from_address, from_name, reply_to_address, subject, text_body, html_body, template_name, template_data, "
+          "priority, run_at, max_retries, idempotency_key, status) VALUES ($1::uuid, $2::uuid, $3, NULLIF($4, ''), "
+          "$5::text[], $6::text[], NULLIF($7, ''), NULLIF($8, ''), NULLIF($9, ''), $10, NULLIF($11, ''), "
+          "NULLIF($12, ''), NULLIF($13, ''), NULLIF($14, 'null')::jsonb, $15, coalesce(NULLIF($16, '')::timestamptz, "
+          "now()), $17, NULLIF($18, ''), 'queued') "
+          "ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL AND status <> 'failed' DO NOTHING "
+          "RETURNING id::text",
+          e.user_id, e.configuration_id, e.recipient_email, e.recipient_name, text_array(e.cc), text_array(e.bcc),
+          e.from_address, e.from_name, e.reply_to_address, e.subject, e.text_body, e.html_body, e.template_name,
+          e.template_data.dump(), e.priority, e.run_at, e.max_retries, e.idempotency_key);
+      if (inserted.empty()) {
+        const auto existing = tx.exec_params(
+            "SELECT id::text FROM email_queue WHERE user_id = $1::uuid AND idempotency_key = $2 AND status <> 'failed'",
+            e.user_id, e.idempotency_key);
+        out.push_back({existing[0][0].as<std::string>(), true});
+        continue;
+      }
+      const std::string id = inserted[0][0].as<std::string>();
+      tx.exec_params(
+          "INSERT INTO email_delivery_logs (email_queue_id, user_id, event_type, event_status) "
+          "VALUES ($1::uuid, $2::uuid, 'queued', 'enqueued')",
+          id, e.user_id);
+      out.push_back({id, false});
+    }
+    tx.exec(std::string("SELECT pg_notify('") + kNotifyChannel + "', '')");
+  });
+  return out;
+}
+
+std::vector<ClaimedEmail> EmailQueue::claim(const std::string& worker, std::size_t limit, double lease_seconds) {
+  auto connection = pool_.acquire();
+  pqxx::work tx(*connection);
+  // MATERIALIZED: without it the planner may inline the CTE and lock more rows than LIMIT.
+  const auto rows = tx.exec_params(
+      "WITH due AS MATERIALIZED ("
+      "  SELECT id FROM email_queue WHERE status = 'queued' AND run_at <= now()"
+      "  ORDER BY priority, run_at, id LIMIT $2 FOR UPDATE SKIP LOCKED),"
+      " claimed AS ("
+      "  UPDATE email_queue q SET status = 'sending', locked_by = $1,"
+      "    locked_until = now() + make_interval(secs => $3)"
+      "  FROM due WHERE q.id = due.id"
+      "  RETURNING q.id, q.user_id, q.email_configuration_id, q.recipient_email, q.recipient_name, q.cc, q.bcc,"
+      "    q.from_address, q.from_name, q.reply_to_address, q.subject, q.text_body, q.html_body, q.retry_count,"
+      "    q.max_retries, q.priority, q.run_at),"
+      " logged AS ("
+      "  INSERT INTO email_delivery_logs (email_queue_id, user_id, event_type, event_status)"
+      "  SELECT id, user_id, 'sending', 'claimed' FROM claimed)"
+      " SELECT id::text, user_id::text, coalesce(email_configuration_id::text, '') AS configuration_id,"
+      "  recipient_email, recipient_name, array_to_json(cc)::text AS cc, array_to_json(bcc)::text AS bcc,"
+      "  from_address, from_name, reply_to_address, subject, text_body, html_body, retry_count, max_retries"
+      " FROM claimed ORDER BY priority, run_at, id",
+      worker, static_cast<long>(limit), lease_seconds);
+  tx.commit();
+  std::vector<ClaimedEmail> out;
+  out.reserve(rows.size());
+  for (const auto& r : rows) {
+    ClaimedEmail e;
+    e.id = r["id"].as<std::string>();
+    e.user_id = r["user_id"].as<std::string>();
+    e.configuration_id = r["configuration_id"].as<std::string>();
+    e.recipient_email = r["recipient_email"].as<std::string>();
+    e.recipient_name = text_or_empty(r["recipient_name"]);
+    e.cc = parse_text_array(r["cc"]);
+    e.bcc = parse_text_array(r["bcc"]);
+    e.from_address = text_or_empty(r["from_address"]);
+    e.from_name = text_or_empty(r["from_name"]);
+    e.reply_to_address = text_or_empty(r["reply_to_address"]);
+    e.subject = r["subject"].as<std::string>();
+    e.text_body = text_or_empty(r["text_body"]);
+    e.html_body = text_or_empty(r["html_body"]);
+    e.retry_count = r["retry_count"].as<int>();
+    e.max_retries = r["max_retries"].as<int>();
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+std::size_t EmailQueue::complete(const std::string& worker, const std::vector<Completion>& completions) {
+  if (completions.empty()) return 0;
+  std::vector<std::string> ids, statuses, message_ids, delays, increments, kinds, codes, messages, events, details,
+      providers;
+  for (const auto& c : completions) {
+    ids.push_back(c.id);
+    statuses.push_back(c.status);
+    message_ids.push_back(c.message_id);
+    delays.push_back(std::to_string(c.delay_seconds));
+    increments.push_back(std::to_string(c.retry_increment));
+    kinds.push_back(c.error_kind);
+    codes.push_back(c.error_code);
+    messages.push_back(c.error_message);
+    events.push_back(c.event_type);
+    details.push_back(c.event_status);
+    providers.push_back(c.provider);
+  }
+  auto connection = pool_.acquire();
+  pqxx::work tx(*connection);
+  // One statement for the whole batch; the lease guard (locked_by, status) skips any email
+  // that was rescued and claimed by someone else meanwhile.
+  const auto result = tx.exec_params(
+      "WITH d AS (SELECT * FROM unnest($2::uuid[], $3::text[], $4::text[], $5::float8[], $6::int[], $7::text[],"
+      "  $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])"
+      "  AS d(id, status, message_id, delay, increment, kind, code, message, event_type, event_status, provider)),"
+      " done AS ("
+      "  UPDATE email_queue q SET status = d.status,"
+      "    message_id = coalesce(NULLIF(d.message_id, ''), q.message_id),"
+      "    sent_at = CASE WHEN d.status = 'sent' THEN now() ELSE q.sent_at END,"
+      "    run_at = CASE WHEN d.status = 'queued' THEN now() + make_interval(secs => d.delay) ELSE q.run_at END,"
+      "    retry_count = q.retry_count + d.increment,"
+      "    last_error = CASE WHEN d.status = 'sent' THEN NULL ELSE NULLIF(d.message, '') END,"
+      "    last_error_kind = CASE WHEN d.status = 'sent' THEN NULL ELSE NULLIF(d.kind, '') END,"
+      "    locked_by = NULL, locked_until = NULL"
+      "  FROM d WHERE q.id = d.id AND q.locked_by = $1 AND q.status = 'sending'"
+      "  RETURNING q.id, q.user_id, d.event_type, d.event_status, d.code, d.message, d.provider)"
+      " INSERT INTO email_delivery_logs (email_queue_id, user_id, event_type, event_status, error_code,"
+      "  error_message, provider)"
+      " SELECT id, user_id, event_type, NULLIF(event_status, ''), NULLIF(code, ''), NULLIF(message, ''),"
+      "  NULLIF(provider, '') FROM done",
+      worker, text_array(ids), text_array(statuses), text_array(message_ids), text_array(delays),
+      text_array(increments), text_array(kinds), text_array(codes), text_array(messages), text_array(events),
+      text_array(details), text_array(providers));
+  tx.commit();
+  return result.affected_rows();
+}
+
+std::size_t EmailQueue::rescue() {
+  auto connection = pool_.acquire();
+  pqxx::work tx(*connection);
+  // A crashed worker may have handed the email over already: the lost attempt counts.
+  const auto result = tx.exec(
+      "WITH expired AS ("
+      "  UPDATE email_queue SET"
+      "    status = CASE WHEN retry_count + 1 > max_retries THEN 'failed' ELSE 'queued' END,"
+      "    retry_count = retry_count + 1, run_at = now(), locked_by = NULL, locked_until = NULL,"
+      "    last_error = 'lease expired (the worker stopped while sending)', last_error_kind = 'transient'"
+      "  WHERE status = 'sending' AND locked_until < now()"
+      "  RETURNING id, user_id, status)"
+      " INSERT INTO email_delivery_logs (email_queue_id, user_id, event_type, event_status, error_message)"
+      " SELECT id, user_id, CASE WHEN status = 'failed' THEN 'failed' ELSE 'queued' END, 'lease_expired',"
+      "  'the worker holding it stopped' FROM expired");
+  tx.commit();
+  return result.affected_rows();
+}
+
+std::map<std::string, long> EmailQueue::status_counts(const std::string& user_id) {
+  auto connection = pool_.acquire();
+  pqxx::read_transaction tx(*connection);
+  std::map<std::string, long> out;
+  for (const auto& r : tx.exec_params("SELECT status, count(*) FROM email_queue WHERE $1 = '' OR user_id = NULLIF($1, '')::uuid "
+                                      "GROUP BY status",
+                                      user_id))
+    out[r[0].as<std::string>()] = r[1].as<long>();
+  return out;
+}
+
+std::optional<QueueEmailRow> EmailQueue::find(const std::string& id) {
+  auto connection = pool_.acquire();
+  pqxx::read_transaction tx(*connection);
+  const auto rows = tx.exec_params(
+      "SELECT id::text, user_id::text, coalesce(email_configuration_id::text, ''), status, recipient_email, subject,"
+      " coalesce(message_id, ''), coalesce(last_error, ''), coalesce(last_error_kind, ''), run_at::text,"
+      " created_at::text, coalesce(sent_at::text, ''), coalesce(idempotency_key, ''), retry_count, max_retries"
+      " FROM email_queue WHERE id::text = lower($1)",
+      id);
+  if (rows.empty()) return std::nullopt;
+  const auto& r = rows[0];
+  QueueEmailRow e;
+  e.id = r[0].as<std::string>();
+  e.user_id = r[1].as<std::string>();
+  e.configuration_id = r[2].as<std::string>();
+  e.status = r[3].as<std::string>();
+  e.recipient_email = r[4].as<std::string>();
+  e.subject = r[5].as<std::string>();
+  e.message_id = r[6].as<std::string>();
+  e.last_error = r[7].as<std::string>();
+  e.last_error_kind = r[8].as<std::string>();
+  e.run_at = r[9].as<std::string>();
+  e.created_at = r[10].as<std::string>();
+  e.sent_at = r[11].as<std::string>();
+  e.idempotency_key = r[12].as<std::string>();
+  e.retry_count = r[13].as<int>();
+  e.max_retries = r[14].as<int>();
+  return e;
+}
+
+std::vector<DeliveryLogRow> EmailQueue::logs(const std::string& id) {
+  auto connection = pool_.acquire();
+  pqxx::read_transaction tx(*connection);
+  std::vector<DeliveryLogRow> out;
+  for (const auto& r : tx.exec_params(
+           "SELECT event_type, coalesce(event_status, ''), coalesce(error_code, ''), coalesce(error_message, ''),"
+           " coalesce(provider, ''), created_at::text FROM email_delivery_logs WHERE email_queue_id::text = lower($1)"
+           " ORDER BY created_at, id",
+           id))
+    out.push_back({r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<std::string>(),
+                   r[4].as<std::string>(), r[5].as<std::string>()});
+  return out;
+}
+
+bool EmailQueue::retry(const std::string& id, const std::string& actor_id) {
+  bool done = false;
+  transact(pool_, actor_id, [&](pqxx::work& tx) {
+    const auto r = tx.exec_params(
+        "UPDATE email_queue SET status = 'queued', retry_count = 0, run_at = now(), last_error = NULL,"
+        " last_error_kind = NULL WHERE id::text = lower($1) AND status = 'failed' RETURNING id, user_id",
+        id);
+    done = !r.empty();
+    if (done) {
+      tx.exec_params("INSERT INTO email_delivery_logs (email_queue_id, user_id, event_type, event_status) "
+                     "VALUES ($1, $2, 'queued', 'manual_retry')",
+                     r[0][0].as<std::string>(), r[0][1].as<std::string>());
+      tx.exec(std::string("SELECT pg_notify('") + kNotifyChannel + "', '')");
+    }
+  });
+  return done;
+}
+
+bool EmailQueue::cancel(const std::string& id, const std::string& actor_id) {
+  bool done = false;
+  transact(pool_, actor_id, [&](pqxx::work& tx) {
+    const auto r = tx.exec_params(
+        "UPDATE email_queue SET status = 'failed', last_error = 'cancelled', last_error_kind = 'cancelled'"
+        " WHERE id::text = lower($1) AND status IN ('queued', 'pending') RETURNING id, user_id",
+        id);
+    done = !r.empty();
+    if (done)
+      tx.exec_params("INSERT INTO email_delivery_logs (email_queue_id, user_id, event_type, event_status, error_message) "
+                     "VALUES ($1, $2, 'failed', 'cancelled', 'cancelled by an operator')",
+                     r[0][0].as<std::string>(), r[0][1].as<std::string>());
+  });
+  return done;
+}
+
+void Suppressions::add(const std::string& user_id, const std::string& email, const std::string& reason) {
+  try {
+    transact(pool_, user_id, [&](pqxx::work& tx) {
+      tx.exec_params("INSERT INTO email_suppressions (user_id, email, reason) VALUES ($1::uuid, lower($2), $3) "
+                     "ON CONFLICT (user_id, lower(email)) DO UPDATE SET reason = EXCLUDED.reason",
+                     user_id, email, reason);
+    });
+  } catch (const pqxx::check_violation&) {
+    throw DbError("reason must be hard_bounce, complaint or manual");
+  }
+}
+
+bool Suppressions::remove(const std::string& user_id, const std::string& email) {
+  bool removed = false;
+  transact(pool_, user_id, [&](pqxx::work& tx) {
+    removed = tx.exec_params("DELETE FROM email_suppressions WHERE user_id = $1::uuid AND lower(email) = lower($2)",
+                             user_id, email)
+                  .affected_rows() > 0;
+  });
+  return removed;
+}
+
+std::vector<std::pair<std::string, std::string>> Suppressions::list(const std::string& user_id) {
+  auto connection = pool_.acquire();
+  pqxx::read_transaction tx(*connection);
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& r : tx.exec_params("SELECT email, reason FROM email_suppressions WHERE user_id = $1::uuid ORDER BY email",
+                                      user_id))
+    out.emplace_back(r[0].as<std::string>(), r[1].as<std::string>());
+  return out;
+}
+
+std::vector<std::string> Suppressions::which(pqxx::work& tx, const std::string& user_id,
+                                             const std::vector<std::string>& emails) {
+  std::vector<std::string> out;
+  for (const auto& r : tx.exec_params("SELECT e FROM unnest($2::text[]) AS e WHERE EXISTS (SELECT 1 FROM "
+                                      "email_suppressions s WHERE s.user_id = $1::uuid AND lower(s.email) = lower(e))",
+                                      user_id, text_array(emails)))
+    out.push_back(r[0].as<std::string>());
+  return out;
+}
+
+QuotaDecision take_quota(Pool& pool, const std::string& user_id) {
+  auto connection = pool.acquire();
+  pqxx::work tx(*connection);
+  tx.exec_params("INSERT INTO google_workspace_quota (user_id, daily_quota_reset_at, hourly_quota_reset_at) "
+                 "VALUES ($1::uuid, date_trunc('day', now()) + interval '1 day', date_trunc('hour', now()) + interval '1 hour') "
+                 "ON CONFLICT (user_id) DO NOTHING",
+                 user_id);
+  // Windows that have passed start again from zero; then one send is counted if both allow.
+  tx.exec_params(
+      "UPDATE google_workspace_quota SET"
+      " daily_quota_used = CASE WHEN daily_quota_reset_at <= now() THEN 0 ELSE daily_quota_used END,"
+      " daily_quota_reset_at = CASE WHEN daily_quota_reset_at <= now() THEN date_trunc('day', now()) + interval '1 day'"
+      "   ELSE daily_quota_reset_at END,"
+      " hourly_quota_used = CASE WHEN hourly_quota_reset_at <= now() THEN 0 ELSE hourly_quota_used END,"
+      " hourly_quota_reset_at = CASE WHEN hourly_quota_reset_at <= now() THEN date_trunc('hour', now()) + interval '1 hour'"
+      "   ELSE hourly_quota_reset_at END"
+      " WHERE user_id = $1::uuid AND (daily_quota_reset_at <= now() OR hourly_quota_reset_at <= now())",
+      user_id);
+  const auto taken = tx.exec_params(
+      "UPDATE google_workspace_quota SET daily_quota_used = daily_quota_used + 1,"
+      " hourly_quota_used = hourly_quota_used + 1, is_quota_exceeded = false"
+      " WHERE user_id = $1::uuid AND daily_quota_used < daily_quota_limit AND hourly_quota_used < hourly_quota_limit"
+      " RETURNING id",
+      user_id);
+  QuotaDecision decision;
+  if (taken.empty()) {
+    const auto r = tx.exec_params(
+        "UPDATE google_workspace_quota SET is_quota_exceeded = true,"
+        " quota_exceeded_at = CASE WHEN is_quota_exceeded THEN quota_exceeded_at ELSE now() END"
+        " WHERE user_id = $1::uuid RETURNING extract(epoch FROM (CASE"
+        "   WHEN daily_quota_used >= daily_quota_limit THEN daily_quota_reset_at"
+        "   ELSE hourly_quota_reset_at END) - now())",
+        user_id);
+    decision.allowed = false;
+    decision.retry_in_seconds = std::max(1.0, r[0][0].as<double>());
+  }
+  tx.commit();
+  return decision;
+}
+
+}  // namespace mailroom::db

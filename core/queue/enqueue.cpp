@@ -1,0 +1,131 @@
+#include "queue.hpp"
+
+#include "templates.hpp"
+
+#include <map>
+#include <regex>
+
+namespace mailroom::queue {
+namespace {
+
+bool looks_like_address(const std::string& address) {
+  static const std::regex pattern(R"(^[^@\s<>,;"]+@[^@\s<>,;"]+\.[^@\s<>,;"]+$)");
+  return address.size() <= 254 && std::regex_match(address, pattern);
+}
+
+}  // namespace
+
+std::vector<EnqueueResult> enqueue(db::Pool& pool, const std::vector<EmailRequest>& requests,
+                                   const std::string& actor_id) {
+  db::EmailConfigurations configurations(pool);
+  db::Templates templates(pool);
+  std::map<std::string, db::EmailConfiguration> configs;
+  std::vector<db::NewQueuedEmail> rows;
+  std::vector<EnqueueResult> results(requests.size());
+  std::vector<std::size_t> row_of_request(requests.size(), SIZE_MAX);
+
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    const auto& r = requests[i];
+    const std::string where = requests.size() == 1 ? "" : "email " + std::to_string(i + 1) + ": ";
+    auto fail = [&](const std::string& why) { throw EnqueueError(where + why); };
+
+    auto it = configs.find(r.configuration_id);
+    if (it == configs.end()) {
+      auto found = configurations.find(r.configuration_id);
+      if (!found) fail("no email configuration '" + r.configuration_id + "'");
+      it = configs.emplace(r.configuration_id, *found).first;
+    }
+    const auto& config = it->second;
+    if (!config.is_active) fail("email configuration " + config.id + " is inactive");
+    if (!looks_like_address(r.to)) fail("to: not an email address");
+    for (const auto& a : r.cc) if (!looks_like_address(a)) fail("cc: '" + a + "' is not an email address");
+    for (const auto& a : r.bcc) if (!looks_like_address(a)) fail("bcc: '" + a + "' is not an email address");
+    if (r.priority < 0 || r.priority > 1000) fail("priority must be from 0 to 1000");
+    if (r.max_retries < 0 || r.max_retries > 100) fail("max_retries must be from 0 to 100");
+
+    db::NewQueuedEmail row;
+    row.user_id = config.user_id;
+    row.configuration_id = config.id;
+    row.recipient_email = r.to;
+    row.recipient_name = r.to_name;
+    row.cc = r.cc;
+    row.bcc = r.bcc;
+    row.from_address = config.from_address;
+    row.from_name = config.from_name;
+    row.reply_to_address = config.reply_to_address;
+    row.priority = r.priority;
+    row.run_at = r.send_at;
+    row.max_retries = r.max_retries;
+    row.idempotency_key = r.idempotency_key;
+
+    templates::EmailTemplate content{r.subject, r.text_body, r.html_body};
+    if (!r.template_name.empty()) {
+      if (!r.subject.empty() || !r.text_body.empty() || !r.html_body.empty())
+        fail("give a template or subject and bodies, not both");
+      auto t = templates.find(config.user_id, r.template_name);
+      if (!t) fail("no template '" + r.template_name + "'");
+      row.template_name = r.template_name;
+      row.template_data = r.data;
+      try {
+        content = templates::render_email({t->subject, t->text_body, t->html_body}, r.data);
+      } catch (const templates::TemplateError& e) {
+        fail(std::string("template '") + r.template_name + "': " + e.what());
+      }
+    }
+    if (content.subject.empty()) fail("subject is empty");
+    if (content.subject.size() > 998) fail("subject is longer than 998 characters");
+    if (content.text_body.empty() && content.html_body.empty()) fail("the email has no body (text or html)");
+    if (content.text_body.size() + content.html_body.size() > kMaxBodyBytes)
+      fail("the bodies are larger than " + std::to_string(kMaxBodyBytes) + " bytes");
+    row.subject = content.subject;
+    row.text_body = content.text_body;
+    row.html_body = content.html_body;
+    row_of_request[i] = rows.size();
+    rows.push_back(std::move(row));
+  }
+
+  // Suppressed recipients: a suppressed To means no email; suppressed Cc/Bcc are dropped.
+  {
+    auto connection = pool.acquire();
+    pqxx::work tx(*connection);
+    db::Suppressions suppressions(pool);
+    std::vector<db::NewQueuedEmail> kept;
+    std::vector<std::size_t> kept_of_row;
+    for (std::size_t i = 0; i < requests.size(); ++i) {
+      auto& row = rows[row_of_request[i]];
+      std::vector<std::string> everyone{row.recipient_email};
+      everyone.insert(everyone.end(), row.cc.begin(), row.cc.end());
+      everyone.insert(everyone.end(), row.bcc.begin(), row.bcc.end());
+      const auto blocked = suppressions.which(tx, row.user_id, everyone);
+      auto is_blocked = [&](const std::string& a) { return std::find(blocked.begin(), blocked.end(), a) != blocked.end(); };
+      results[i].suppressed = blocked;
+      if (is_blocked(row.recipient_email)) {
+        results[i].not_queued = "recipient " + row.recipient_email + " is suppressed";
+        row_of_request[i] = SIZE_MAX;
+        continue;
+      }
+      std::erase_if(row.cc, is_blocked);
+      std::erase_if(row.bcc, is_blocked);
+      row_of_request[i] = kept.size();
+      kept.push_back(std::move(row));
+    }
+    rows = std::move(kept);
+  }
+
+  const auto written = db::EmailQueue(pool).insert(rows, actor_id);
+  for (std::size_t i = 0; i < requests.size(); ++i) {
+    if (row_of_request[i] == SIZE_MAX) continue;
+    results[i].id = written[row_of_request[i]].id;
+    results[i].duplicate = written[row_of_request[i]].duplicate;
+  }
+  return results;
+}
+
+double backoff_seconds(int attempt, std::mt19937_64& rng) {
+  constexpr double kCap = 6 * 3600;
+  const double base = std::min(kCap, std::pow(static_cast<double>(std::max(1, attempt)), 4.0));
+  std::uniform_real_distribution<double> jitter(0.9, 1.1);
+  return std::min(kCap, base * jitter(rng));
+}
+
+}  // namespace mailroom::queue

@@ -1,0 +1,85 @@
+// The email queue: enqueue (validate, render, suppress, write, NOTIFY) and the workers that
+// claim with a lease, send through the provider plugin, and write the outcome back in
+// batches (River's and Oban's shape; see docs/queue.md).
+#pragma once
+
+#include "crypto.hpp"
+#include "db.hpp"
+#include "plugin_host.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <random>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace mailroom::queue {
+
+// Bad input to enqueue; the message names the email (by position) and the field.
+class EnqueueError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct EmailRequest {
+  std::string configuration_id;
+  std::string to;
+  std::string to_name;
+  std::vector<std::string> cc;
+  std::vector<std::string> bcc;
+  std::string subject;  // with text_body/html_body, or a template:
+  std::string text_body;
+  std::string html_body;
+  std::string template_name;
+  nlohmann::json data = nlohmann::json::object();  // template data
+  int priority = 100;      // 0..1000, lower first
+  std::string send_at;     // ISO 8601 time; empty: now
+  int max_retries = 5;
+  std::string idempotency_key;
+};
+
+struct EnqueueResult {
+  std::string id;                       // empty when nothing was queued
+  bool duplicate = false;               // the idempotency key returned an earlier email
+  std::vector<std::string> suppressed;  // recipients dropped (hard bounce, complaint, manual)
+  std::string not_queued;               // why nothing was queued (the To address is suppressed)
+};
+
+inline constexpr std::size_t kMaxBodyBytes = 10 * 1024 * 1024;
+
+// All or nothing: every request is checked first; the writes are one transaction.
+std::vector<EnqueueResult> enqueue(db::Pool& pool, const std::vector<EmailRequest>& requests,
+                                   const std::string& actor_id);
+
+// Retry delay before attempt `attempt` (1 = the first retry): attempt^4 seconds, ±10 %
+// jitter, capped at 6 hours.
+double backoff_seconds(int attempt, std::mt19937_64& rng);
+
+struct WorkerOptions {
+  std::string worker_id;     // unique per process, e.g. host:pid
+  std::size_t threads = 4;
+  std::size_t batch_size = 100;
+  double lease_seconds = 300;
+  std::chrono::milliseconds poll_interval{1000};
+  std::chrono::seconds shutdown_deadline{30};
+  bool until_empty = false;  // stop once nothing is queued or sending (benchmarks, batch jobs)
+};
+
+struct WorkerStats {
+  std::atomic<long> sent{0}, retried{0}, failed{0}, deferred{0}, released{0}, rescued{0}, late{0};
+};
+
+// Runs the workers until `stop` becomes true (or, with until_empty, the queue drains),
+// then lets in-flight sends finish within the shutdown deadline and releases the rest.
+// Returns false when the deadline passed with sends still running.
+bool run_workers(db::Pool& pool, const plugin_host::PluginHost& host, const crypto::SecretBox& box,
+                 const WorkerOptions& options, std::atomic<bool>& stop, WorkerStats& stats);
+
+// One worker step, for tests and tools: claims one batch, sends it (or releases it when
+// `stop` is set) and writes the outcomes. Returns how many emails it claimed.
+std::size_t process_batch(db::Pool& pool, const plugin_host::PluginHost& host, const crypto::SecretBox& box,
+                          const WorkerOptions& options, std::atomic<bool>& stop, WorkerStats& stats);
+
+}  // namespace mailroom::queue

@@ -1,0 +1,347 @@
+#include "email_config.hpp"
+#include "queue.hpp"
+
+#include <spdlog/spdlog.h>
+
+#include <condition_variable>
+#include <map>
+#include <mutex>
+#include <thread>
+
+namespace mailroom::queue {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+// Wakes idle workers: a LISTEN connection turns NOTIFYs into a condition variable; the
+// timeout of every wait is the poll interval, so a lost NOTIFY costs latency only.
+class Wakeup {
+ public:
+  void notify() {
+    {
+      std::lock_guard lock(mutex_);
+      ++generation_;
+    }
+    cv_.notify_all();
+  }
+  void wait(std::chrono::milliseconds timeout) {
+    std::unique_lock lock(mutex_);
+    const auto seen = generation_;
+    cv_.wait_for(lock, timeout, [&] { return generation_ != seen; });
+  }
+
+ private:
+  std::mutex mutex_;
+  std::condition_variable cv_;
+  unsigned long generation_ = 0;
+};
+
+class Listener final : public pqxx::notification_receiver {
+ public:
+  Listener(pqxx::connection& connection, Wakeup& wakeup)
+      : pqxx::notification_receiver(connection, "mailroom_email_queue"), wakeup_(wakeup) {}
+  void operator()(const std::string&, int) override { wakeup_.notify(); }
+
+ private:
+  Wakeup& wakeup_;
+};
+
+// One provider object per configuration per worker thread (plugins are called from one
+// thread at a time), rebuilt when the configuration changes.
+class Providers {
+ public:
+  Providers(db::Pool& pool, const plugin_host::PluginHost& host, const crypto::SecretBox& box)
+      : pool_(pool), host_(host), box_(box) {}
+
+  struct Entry {
+    std::shared_ptr<EmailProvider> provider;
+    std::string provider_name;  // the configuration's provider column
+    bool quota_gate = false;
+    std::string updated_at;
+  };
+
+  // Throws ProviderError{permanent} when the configuration cannot be used.
+  Entry& get(const std::string& configuration_id) {
+    auto row = db::EmailConfigurations(pool_).find(configuration_id);
+    if (!row) throw ProviderError(ErrorKind::permanent, "no_configuration", "the email configuration was removed");
+    auto it = cache_.find(configuration_id);
+    if (it != cache_.end() && it->second.updated_at == row->updated_at) return it->second;
+    if (!row->is_active) throw ProviderError(ErrorKind::permanent, "inactive", "the email configuration is inactive");
+    const std::string plugin = row->plugin.empty() ? row->provider : row->plugin;
+    const auto* loaded = host_.find(plugin);
+    if (loaded == nullptr)
+      throw ProviderError(ErrorKind::permanent, "no_plugin", "no email plugin '" + plugin + "' is loaded");
+    plugin_host::ProviderSettings settings;
+    settings.config = row->settings;
+    if (!row->smtp_host.empty()) settings.config["host"] = row->smtp_host;
+    if (row->smtp_port) settings.config["port"] = *row->smtp_port;
+    if (!row->smtp_username.empty()) settings.config["username"] = row->smtp_username;
+    // Hand over only the secrets the plugin declares.
+    for (auto& [name, value] : email_config::open_secrets(*row, box_))
+      if (std::find(loaded->manifest.secrets.begin(), loaded->manifest.secrets.end(), name) != loaded->manifest.secrets.end())
+        settings.secrets[name] = std::move(value);
+    Entry entry;
+    try {
+      entry.provider = host_.create_email_provider(plugin, std::move(settings));
+    } catch (const plugin_host::PluginError& e) {
+      throw ProviderError(ErrorKind::permanent, "plugin_error", e.what());
+    }
+    entry.provider_name = row->provider;
+    const auto* caps = std::get_if<EmailCapabilities>(&loaded->manifest.parsed_capabilities);
+    entry.quota_gate = row->provider == "google_workspace" || (caps != nullptr && caps->quota == QuotaModel::daily_hourly);
+    entry.updated_at = row->updated_at;
+    return cache_[configuration_id] = std::move(entry);
+  }
+
+ private:
+  db::Pool& pool_;
+  const plugin_host::PluginHost& host_;
+  const crypto::SecretBox& box_;
+  std::map<std::string, Entry> cache_;
+};
+
+OutgoingEmail to_outgoing(const db::ClaimedEmail& e) {
+  OutgoingEmail out;
+  out.id = e.id;
+  out.envelope.mail_from = e.from_address;
+  out.envelope.rcpt_to.push_back(e.recipient_email);
+  out.envelope.rcpt_to.insert(out.envelope.rcpt_to.end(), e.cc.begin(), e.cc.end());
+  out.envelope.rcpt_to.insert(out.envelope.rcpt_to.end(), e.bcc.begin(), e.bcc.end());
+  out.message.from = {e.from_address, e.from_name};
+  out.message.to.push_back({e.recipient_email, e.recipient_name});
+  for (const auto& a : e.cc) out.message.cc.push_back({a, ""});
+  if (!e.reply_to_address.empty()) out.message.reply_to = Address{e.reply_to_address, ""};
+  out.message.subject = e.subject;
+  out.message.text_body = e.text_body;
+  out.message.html_body = e.html_body;
+  return out;
+}
+
+db::Completion outcome_of_error(const db::ClaimedEmail& e, const ErrorInfo& error, const std::string& provider,
+                                std::mt19937_64& rng, WorkerStats& stats) {
+  db::Completion c;
+  c.id = e.id;
+  c.provider = provider;
+  c.error_kind = std::string(to_string(error.kind));
+  c.error_code = error.code;
+  c.error_message = error.message;
+  switch (error.kind) {
+    case ErrorKind::quota:
+      // Quota is not the email's fault: wait for the reset, spend no attempt.
+      c.status = "queued";
+      c.delay_seconds = error.retry_after ? static_cast<double>(error.retry_after->count()) : 3600;
+      c.event_type = "queued";
+      c.event_status = "quota_deferred";
+      ++stats.deferred;
+      return c;
+    case ErrorKind::transient:
+    case ErrorKind::rate_limited:
+      if (e.retry_count < e.max_retries) {
+        c.status = "queued";
+        c.retry_increment = 1;
+        c.delay_seconds = error.retry_after ? static_cast<double>(error.retry_after->count())
+                                            : backoff_seconds(e.retry_count + 1, rng);
+        c.event_type = "failed";
+        c.event_status = "retry_scheduled";
+        ++stats.retried;
+        return c;
+      }
+      c.status = "failed";
+      c.retry_increment = 1;
+      c.event_type = "failed";
+      c.event_status = "retries_exhausted";
+      ++stats.failed;
+      return c;
+    default:
+      c.status = "failed";
+      c.retry_increment = 1;
+      c.event_type = "failed";
+      c.event_status = "permanent";
+      ++stats.failed;
+      return c;
+  }
+}
+
+class Worker {
+ public:
+  Worker(db::Pool& pool, const plugin_host::PluginHost& host, const crypto::SecretBox& box, const WorkerOptions& options,
+         std::atomic<bool>& stop, WorkerStats& stats, Wakeup& wakeup)
+      : pool_(pool), queue_(pool), providers_(pool, host, box), options_(options), stop_(stop), stats_(stats),
+        wakeup_(wakeup), rng_(std::random_device{}()) {}
+
+  void run() {
+    while (!stop_) {
+      std::size_t handled = 0;
+      try {
+        handled = step();
+      } catch (const std::exception& e) {
+        spdlog::error("claim failed: {}", e.what());
+      }
+      if (handled == 0) {
+        if (options_.until_empty && drained()) stop_ = true;
+        wakeup_.wait(options_.poll_interval);
+      }
+    }
+  }
+
+  // Claims one batch, sends it (or releases it when stopping) and writes the outcomes.
+  std::size_t step() {
+    const auto batch = queue_.claim(options_.worker_id, options_.batch_size, options_.lease_seconds);
+    std::vector<db::Completion> done;
+    done.reserve(batch.size());
+    for (const auto& email : batch) done.push_back(stop_ ? release(email) : send(email));
+    flush(done);
+    return batch.size();
+  }
+
+ private:
+  bool drained() {
+    const auto counts = queue_.status_counts("");
+    auto count = [&](const char* s) { auto it = counts.find(s); return it == counts.end() ? 0L : it->second; };
+    return count("queued") == 0 && count("sending") == 0;
+  }
+
+  db::Completion release(const db::ClaimedEmail& email) {
+    ++stats_.released;
+    db::Completion c;
+    c.id = email.id;
+    c.status = "queued";
+    c.event_type = "queued";
+    c.event_status = "released";
+    return c;
+  }
+
+  db::Completion send(const db::ClaimedEmail& email) {
+    std::string provider_name;
+    try {
+      if (email.configuration_id.empty())
+        throw ProviderError(ErrorKind::permanent, "no_configuration", "the email names no configuration");
+      auto& entry = providers_.get(email.configuration_id);
+      provider_name = entry.provider_name;
+      if (entry.quota_gate) {
+        const auto quota = db::take_quota(pool_, email.user_id);
+        if (!quota.allowed)
+          throw ProviderError(ErrorKind::quota, "quota_exceeded", "Google Workspace sending quota used up",
+                              std::chrono::seconds(static_cast<long>(quota.retry_in_seconds)));
+      }
+      const auto receipt = entry.provider->send(to_outgoing(email));
+      db::Completion c;
+      c.id = email.id;
+      c.status = "sent";
+      c.message_id = receipt.provider_message_id;
+      c.event_type = "sent";
+      c.event_status = "accepted";
+      c.provider = provider_name;
+      ++stats_.sent;
+      return c;
+    } catch (const ProviderError& e) {
+      return outcome_of_error(email, e.info(), provider_name, rng_, stats_);
+    } catch (const std::exception& e) {
+      return outcome_of_error(email, ErrorInfo{ErrorKind::transient, "host_error", e.what(), std::nullopt},
+                              provider_name, rng_, stats_);
+    }
+  }
+
+  void flush(const std::vector<db::Completion>& done) {
+    for (int attempt = 1;; ++attempt) {
+      try {
+        const auto applied = queue_.complete(options_.worker_id, done);
+        stats_.late += static_cast<long>(done.size() - applied);
+        return;
+      } catch (const std::exception& e) {
+        // The outcome must not be lost: retry until the database answers (the lease keeps
+        // the rows ours meanwhile, and a rescue after it expires is the last resort).
+        spdlog::error("writing {} outcomes failed (attempt {}): {}", done.size(), attempt, e.what());
+        if (attempt >= 30) return;
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+      }
+    }
+  }
+
+  db::Pool& pool_;
+  db::EmailQueue queue_;
+  Providers providers_;
+  const WorkerOptions& options_;
+  std::atomic<bool>& stop_;
+  WorkerStats& stats_;
+  Wakeup& wakeup_;
+  std::mt19937_64 rng_;
+};
+
+}  // namespace
+
+bool run_workers(db::Pool& pool, const plugin_host::PluginHost& host, const crypto::SecretBox& box,
+                 const WorkerOptions& options, std::atomic<bool>& stop, WorkerStats& stats) {
+  Wakeup wakeup;
+  std::atomic<bool> workers_done{false};
+
+  // Listener and rescuer share one thread and one connection of their own.
+  std::thread maintenance([&] {
+    db::EmailQueue queue(pool);
+    auto last_rescue = Clock::now() - std::chrono::hours(1);
+    const auto rescue_every = std::chrono::milliseconds(static_cast<long>(std::max(1.0, options.lease_seconds / 4) * 1000));
+    std::unique_ptr<pqxx::connection> connection;
+    std::unique_ptr<Listener> listener;
+    while (!workers_done) {
+      try {
+        if (!connection) {
+          connection = std::make_unique<pqxx::connection>(pool.url());
+          listener = std::make_unique<Listener>(*connection, wakeup);
+        }
+        connection->await_notification(0, 200'000);
+        if (Clock::now() - last_rescue > rescue_every) {
+          last_rescue = Clock::now();
+          if (const auto n = queue.rescue(); n > 0) {
+            stats.rescued += static_cast<long>(n);
+            spdlog::warn("rescued {} email(s) whose worker stopped while sending", n);
+            wakeup.notify();
+          }
+        }
+      } catch (const std::exception& e) {
+        spdlog::error("queue listener: {}", e.what());
+        listener.reset();
+        connection.reset();
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+      }
+    }
+  });
+
+  std::vector<std::thread> threads;
+  std::atomic<int> running{0};
+  for (std::size_t i = 0; i < options.threads; ++i) {
+    ++running;
+    threads.emplace_back([&, i] {
+      WorkerOptions mine = options;
+      mine.worker_id = options.worker_id + "/" + std::to_string(i);
+      try {
+        Worker(pool, host, box, mine, stop, stats, wakeup).run();
+      } catch (const std::exception& e) {
+        spdlog::error("worker {} stopped: {}", mine.worker_id, e.what());
+      }
+      --running;
+      wakeup.notify();
+    });
+  }
+
+  while (!stop) wakeup.wait(std::chrono::milliseconds(200));
+  wakeup.notify();
+  const auto deadline = Clock::now() + options.shutdown_deadline;
+  while (running > 0 && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  const bool finished = running == 0;
+  workers_done = true;
+  maintenance.join();
+  if (finished) {
+    for (auto& t : threads) t.join();
+  } else {
+    for (auto& t : threads) t.detach();  // still sending: the caller exits; their leases expire
+  }
+  return finished;
+}
+
+std::size_t process_batch(db::Pool& pool, const plugin_host::PluginHost& host, const crypto::SecretBox& box,
+                          const WorkerOptions& options, std::atomic<bool>& stop, WorkerStats& stats) {
+  Wakeup wakeup;
+  return Worker(pool, host, box, options, stop, stats, wakeup).step();
+}
+
+}  // namespace mailroom::queue

@@ -1,0 +1,93 @@
+// A test double for the queue: the subject picks the outcome, and every accepted email is
+// appended to a record file, so tests can count what reached the "provider".
+//   [transient]       always a transient failure
+//   [transient-once]  a transient failure on the first attempt, then accepted
+//   [rate-limit:N]    rate limited with Retry-After N seconds on the first attempt, then accepted
+//   [permanent]       an invalid_request failure
+//   [quota]           a quota failure (retry after 2 s) on the first attempt, then accepted
+//   [hang:MS]         takes MS milliseconds, then accepted
+// Config: record_file (path), state_dir (path, for the "first attempt" cases), delay_ms
+// (every send takes that long).
+#include <mailroom/plugin.hpp>
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <regex>
+#include <thread>
+
+namespace {
+
+class FakeEmail final : public mailroom::EmailProvider {
+ public:
+  explicit FakeEmail(mailroom::PluginContext& context)
+      : record_file_(context.config.value("record_file", "")),
+        state_dir_(context.config.value("state_dir", "")),
+        delay_ms_(context.config.value("delay_ms", 0)) {}
+
+  mailroom::SendReceipt send(const mailroom::OutgoingEmail& email) override {
+    using mailroom::ErrorKind;
+    using mailroom::ProviderError;
+    const auto& s = email.message.subject;
+    if (delay_ms_ > 0) std::this_thread::sleep_for(std::chrono::milliseconds(delay_ms_));
+    std::smatch m;
+    if (s.find("[transient]") != std::string::npos) throw ProviderError(ErrorKind::transient, "451", "try again later");
+    if (s.find("[permanent]") != std::string::npos)
+      throw ProviderError(ErrorKind::invalid_request, "550", "mailbox unavailable");
+    if (s.find("[transient-once]") != std::string::npos && first_attempt(email.id))
+      throw ProviderError(ErrorKind::transient, "421", "service not available");
+    static const std::regex rate(R"(\[rate-limit:(\d+)\])");
+    if (std::regex_search(s, m, rate) && first_attempt(email.id))
+      throw ProviderError(ErrorKind::rate_limited, "429", "slow down", std::chrono::seconds(std::stoi(m[1])));
+    if (s.find("[quota]") != std::string::npos && first_attempt(email.id))
+      throw ProviderError(ErrorKind::quota, "dailyLimitExceeded", "quota used up", std::chrono::seconds(2));
+    static const std::regex hang(R"(\[hang:(\d+)\])");
+    if (std::regex_search(s, m, hang)) std::this_thread::sleep_for(std::chrono::milliseconds(std::stoi(m[1])));
+    record(email.id);
+    return {"fake-" + email.id};
+  }
+
+  void verify() override {}
+
+ private:
+  // True the first time an email id is seen (a marker file per id in state_dir).
+  bool first_attempt(const std::string& id) {
+    if (state_dir_.empty()) return false;
+    const int fd = ::open((std::filesystem::path(state_dir_) / id).c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0644);
+    if (fd < 0) return false;
+    ::close(fd);
+    return true;
+  }
+
+  void record(const std::string& id) {
+    if (record_file_.empty()) return;
+    const int fd = ::open(record_file_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) throw mailroom::ProviderError(mailroom::ErrorKind::transient, "record", "cannot open the record file");
+    const std::string line = id + "\n";
+    const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
+    ::close(fd);
+    if (!ok) throw mailroom::ProviderError(mailroom::ErrorKind::transient, "record", "cannot write the record file");
+  }
+
+  std::string record_file_;
+  std::string state_dir_;
+  int delay_ms_;
+};
+
+}  // namespace
+
+MAILROOM_EMAIL_PLUGIN(FakeEmail, R"json({
+  "name": "fake_email",
+  "version": "1.0.0",
+  "description": "Test double: outcome chosen by the subject, accepted emails recorded in a file",
+  "config_schema": {
+    "type": "object",
+    "properties": {
+      "record_file": { "type": "string" },
+      "state_dir": { "type": "string" },
+      "delay_ms": { "type": "integer", "minimum": 0 }
+    }
+  },
+  "capabilities": { "max_recipients": 100, "max_message_bytes": 10485760 }
+})json")
