@@ -1,5 +1,7 @@
 #include "db.hpp"
 
+#include <set>
+
 namespace mailroom::db {
 namespace {
 
@@ -31,34 +33,83 @@ const char* const kNotifyChannel = "mailroom_email_queue";
 }  // namespace
 
 std::vector<EnqueuedEmail> EmailQueue::insert(const std::vector<NewQueuedEmail>& emails, const std::string& actor_id) {
-  std::vector<EnqueuedEmail> out;
+  constexpr std::size_t kRowsPerStatement = 1000;
+  std::vector<EnqueuedEmail> out(emails.size());
   transact(pool_, actor_id, [&](pqxx::work& tx) {
-    for (const auto& e : emails) {
+    for (std::size_t first = 0; first < emails.size(); first += kRowsPerStatement) {
+      const std::size_t last = std::min(emails.size(), first + kRowsPerStatement);
+      // Ids are made first, so that the rows an idempotency key turned away are known.
+      std::vector<std::string> ids;
+      for (const auto& r : tx.exec_params("SELECT gen_random_uuid()::text FROM generate_series(1, $1)",
+                                          static_cast<long>(last - first)))
+        ids.push_back(r[0].as<std::string>());
+      std::vector<std::string> users, configs, recipients, names, ccs, bccs, froms, from_names, reply_tos, subjects,
+          texts, htmls, template_names, template_data, priorities, run_ats, max_retries, keys;
+      for (std::size_t i = first; i < last; ++i) {
+        const auto& e = emails[i];
+        users.push_back(e.user_id);
+        configs.push_back(e.configuration_id);
+        recipients.push_back(e.recipient_email);
+        names.push_back(e.recipient_name);
+        ccs.push_back(nlohmann::json(e.cc).dump());
+        bccs.push_back(nlohmann::json(e.bcc).dump());
+        froms.push_back(e.from_address);
+        from_names.push_back(e.from_name);
+        reply_tos.push_back(e.reply_to_address);
+        subjects.push_back(e.subject);
+        texts.push_back(e.text_body);
+        htmls.push_back(e.html_body);
+        template_names.push_back(e.template_name);
+        template_data.push_back(e.template_data.dump());
+        priorities.push_back(std::to_string(e.priority));
+        run_ats.push_back(e.run_at);
+        max_retries.push_back(std::to_string(e.max_retries));
+        keys.push_back(e.idempotency_key);
+      }
+      // One statement per chunk: rows, then their `queued` delivery logs.
       const auto inserted = tx.exec_params(
-          "INSERT INTO email_queue (user_id, email_configuration_id, recipient_email, recipient_name, cc, bcc, "
-          "from_address, from_name, reply_to_address, subject, text_body, html_body, template_name, template_data, "
-          "priority, run_at, max_retries, idempotency_key, status) VALUES ($1::uuid, $2::uuid, $3, NULLIF($4, ''), "
-          "$5::text[], $6::text[], NULLIF($7, ''), NULLIF($8, ''), NULLIF($9, ''), $10, NULLIF($11, ''), "
-          "NULLIF($12, ''), NULLIF($13, ''), NULLIF($14, 'null')::jsonb, $15, coalesce(NULLIF($16, '')::timestamptz, "
-          "now()), $17, NULLIF($18, ''), 'queued') "
-          "ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL AND status <> 'failed' DO NOTHING "
-          "RETURNING id::text",
-          e.user_id, e.configuration_id, e.recipient_email, e.recipient_name, text_array(e.cc), text_array(e.bcc),
-          e.from_address, e.from_name, e.reply_to_address, e.subject, e.text_body, e.html_body, e.template_name,
-          e.template_data.dump(), e.priority, e.run_at, e.max_retries, e.idempotency_key);
-      if (inserted.empty()) {
+          "WITH r AS (SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[],"
+          "   $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],"
+          "   $15::text[], $16::int[], $17::text[], $18::int[], $19::text[])"
+          "   AS r(id, user_id, configuration_id, recipient_email, recipient_name, cc, bcc, from_address, from_name,"
+          "        reply_to_address, subject, text_body, html_body, template_name, template_data, priority, run_at,"
+          "        max_retries, idempotency_key)),"
+          " ins AS ("
+          "  INSERT INTO email_queue (id, user_id, email_configuration_id, recipient_email, recipient_name, cc, bcc,"
+          "   from_address, from_name, reply_to_address, subject, text_body, html_body, template_name, template_data,"
+          "   priority, run_at, max_retries, idempotency_key, status)"
+          "  SELECT id, user_id, configuration_id, recipient_email, NULLIF(recipient_name, ''),"
+          "   ARRAY(SELECT jsonb_array_elements_text(cc::jsonb)), ARRAY(SELECT jsonb_array_elements_text(bcc::jsonb)),"
+          "   NULLIF(from_address, ''), NULLIF(from_name, ''), NULLIF(reply_to_address, ''), subject,"
+          "   NULLIF(text_body, ''), NULLIF(html_body, ''), NULLIF(template_name, ''),"
+          "   NULLIF(template_data, 'null')::jsonb, priority, coalesce(NULLIF(run_at, '')::timestamptz, now()),"
+          "   max_retries, NULLIF(idempotency_key, ''), 'queued' FROM r"
+          "  ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL AND status <> 'failed'"
+          "  DO NOTHING RETURNING id, user_id),"
+          " logged AS ("
+          "  INSERT INTO email_delivery_logs (email_queue_id, user_id, event_type, event_status)"
+          "  SELECT id, user_id, 'queued', 'enqueued' FROM ins)"
+          " SELECT id::text FROM ins",
+          text_array(ids), text_array(users), text_array(configs), text_array(recipients), text_array(names),
+          text_array(ccs), text_array(bccs), text_array(froms), text_array(from_names), text_array(reply_tos),
+          text_array(subjects), text_array(texts), text_array(htmls), text_array(template_names),
+          text_array(template_data), text_array(priorities), text_array(run_ats), text_array(max_retries),
+          text_array(keys));
+      std::set<std::string> fresh;
+      for (const auto& r : inserted) fresh.insert(r[0].as<std::string>());
+      for (std::size_t i = first; i < last; ++i) {
+        const std::string& id = ids[i - first];
+        if (fresh.count(id)) {
+          out[i] = {id, false};
+          continue;
+        }
+        // Turned away by the key: the live email that holds it (maybe one of this call's).
         const auto existing = tx.exec_params(
             "SELECT id::text FROM email_queue WHERE user_id = $1::uuid AND idempotency_key = $2 AND status <> 'failed'",
-            e.user_id, e.idempotency_key);
-        out.push_back({existing[0][0].as<std::string>(), true});
-        continue;
+            emails[i].user_id, emails[i].idempotency_key);
+        if (existing.empty()) throw DbError("email " + std::to_string(i + 1) + " was not queued");
+        out[i] = {existing[0][0].as<std::string>(), true};
       }
-      const std::string id = inserted[0][0].as<std::string>();
-      tx.exec_params(
-          "INSERT INTO email_delivery_logs (email_queue_id, user_id, event_type, event_status) "
-          "VALUES ($1::uuid, $2::uuid, 'queued', 'enqueued')",
-          id, e.user_id);
-      out.push_back({id, false});
     }
     tx.exec(std::string("SELECT pg_notify('") + kNotifyChannel + "', '')");
   });

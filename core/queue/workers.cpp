@@ -6,6 +6,7 @@
 #include <condition_variable>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 
 namespace mailroom::queue {
@@ -60,11 +61,16 @@ class Providers {
     std::string updated_at;
   };
 
+  // Configurations are re-read once per batch, not once per email.
+  void begin_batch() { checked_.clear(); }
+
   // Throws ProviderError{permanent} when the configuration cannot be used.
   Entry& get(const std::string& configuration_id) {
+    auto it = cache_.find(configuration_id);
+    if (it != cache_.end() && checked_.contains(configuration_id)) return it->second;
     auto row = db::EmailConfigurations(pool_).find(configuration_id);
     if (!row) throw ProviderError(ErrorKind::permanent, "no_configuration", "the email configuration was removed");
-    auto it = cache_.find(configuration_id);
+    checked_.insert(configuration_id);
     if (it != cache_.end() && it->second.updated_at == row->updated_at) return it->second;
     if (!row->is_active) throw ProviderError(ErrorKind::permanent, "inactive", "the email configuration is inactive");
     const std::string plugin = row->plugin.empty() ? row->provider : row->plugin;
@@ -98,6 +104,7 @@ class Providers {
   const plugin_host::PluginHost& host_;
   const crypto::SecretBox& box_;
   std::map<std::string, Entry> cache_;
+  std::set<std::string> checked_;
 };
 
 OutgoingEmail to_outgoing(const db::ClaimedEmail& e) {
@@ -178,7 +185,11 @@ class Worker {
         spdlog::error("claim failed: {}", e.what());
       }
       if (handled == 0) {
-        if (options_.until_empty && drained()) stop_ = true;
+        if (options_.until_empty && drained()) {
+          stop_ = true;
+          wakeup_.notify();  // the other workers are waiting for work that will not come
+          break;
+        }
         wakeup_.wait(options_.poll_interval);
       }
     }
@@ -186,11 +197,20 @@ class Worker {
 
   // Claims one batch, sends it (or releases it when stopping) and writes the outcomes.
   std::size_t step() {
+    const auto t0 = Clock::now();
     const auto batch = queue_.claim(options_.worker_id, options_.batch_size, options_.lease_seconds);
+    const auto t1 = Clock::now();
     std::vector<db::Completion> done;
     done.reserve(batch.size());
+    providers_.begin_batch();
     for (const auto& email : batch) done.push_back(stop_ ? release(email) : send(email));
+    const auto t2 = Clock::now();
     flush(done);
+    if (!batch.empty())
+      spdlog::debug("{}: {} email(s): claim {} ms, send {} ms, write {} ms", options_.worker_id, batch.size(),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(t1 - t0).count(),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(t2 - t1).count(),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t2).count());
     return batch.size();
   }
 
@@ -288,7 +308,7 @@ bool run_workers(db::Pool& pool, const plugin_host::PluginHost& host, const cryp
           connection = std::make_unique<pqxx::connection>(pool.url());
           listener = std::make_unique<Listener>(*connection, wakeup);
         }
-        connection->await_notification(0, 200'000);
+        connection->await_notification(0, 50'000);
         if (Clock::now() - last_rescue > rescue_every) {
           last_rescue = Clock::now();
           if (const auto n = queue.rescue(); n > 0) {
@@ -323,7 +343,7 @@ bool run_workers(db::Pool& pool, const plugin_host::PluginHost& host, const cryp
     });
   }
 
-  while (!stop) wakeup.wait(std::chrono::milliseconds(200));
+  while (!stop) wakeup.wait(std::chrono::milliseconds(50));
   wakeup.notify();
   const auto deadline = Clock::now() + options.shutdown_deadline;
   while (running > 0 && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(20));
