@@ -1,4 +1,6 @@
-// pg-boss draining N no-op jobs in batches of 500. Prints {"peer", "n", "seconds"} as JSON.
+// pg-boss draining N no-op jobs: 8 workers, each fetching batches of 500 (a pg-boss worker
+// fetches once per polling interval, 0.5 s at the least, so one worker alone would cap the
+// rate at 1000/s). Prints {"peer", "n", "seconds"} as JSON.
 // Usage: node pgboss.js SOCKET_DIR PORT DATABASE N
 const PgBoss = require("pg-boss");
 
@@ -19,10 +21,12 @@ async function main() {
   let finish;
   const finished = new Promise((resolve) => (finish = resolve));
   const started = process.hrtime.bigint();
-  await boss.work("noop", { batchSize: 500, pollingIntervalSeconds: 0.5 }, async (jobs) => {
-    done += jobs.length;
-    if (done >= n) setImmediate(finish);
-  });
+  for (let w = 0; w < 8; ++w) {
+    await boss.work("noop", { batchSize: 500, pollingIntervalSeconds: 0.5 }, async (jobs) => {
+      done += jobs.length;
+      if (done >= n) setImmediate(finish);
+    });
+  }
   await finished;
   // The handler's return completes its batch; wait until every job is recorded completed.
   for (;;) {

@@ -360,6 +360,21 @@ void add_queue_commands(CLI::App& app, const Globals& globals, Action& action) {
   save->add_option("--text-file", to->text_file, "Plain-text body template");
   save->add_option("--html-file", to->html_file, "HTML body template (values are HTML-escaped)");
   save->callback([&, to] { action = [&, to] { return templates_save(globals, *to); }; });
+  auto* remove = templates_cmd->add_subcommand("remove", "Delete a user's template (system templates stay)");
+  remove->add_option("--user", to->user, "Owner's email")->required();
+  remove->add_option("--name", to->name, "Template name")->required();
+  remove->callback([&, to] {
+    action = [&, to] {
+      const auto config = load_config(globals);
+      db::Pool pool(database_url(config), 1);
+      if (!db::Templates(pool).remove(user_or_throw(pool, to->user).id, to->name)) {
+        std::cerr << "mailroom: " << to->user << " has no template '" << to->name << "'\n";
+        return 1;
+      }
+      std::cout << "removed " << to->name << "\n";
+      return 0;
+    };
+  });
   auto* list = templates_cmd->add_subcommand("list", "A user's templates and the system templates");
   list->add_option("--user", to->user, "Owner's email");
   list->callback([&, to] { action = [&, to] { return templates_list(globals, to->user); }; });
