@@ -119,7 +119,7 @@ TEST(PluginHost, RefusesEachBadFileWithItsExactMessageAndKeepsTheGoodOnes) {
   EXPECT_EQ(host.find("test_email")->manifest.file, kGoodDir / "test_email.so");
   EXPECT_NE(host.find("test_dns"), nullptr);
   EXPECT_NE(host.find("throwing_factory"), nullptr);
-  EXPECT_EQ(host.plugins().size(), 4u);  // test_email, test_dns, fake_email, throwing_factory
+  EXPECT_EQ(host.plugins().size(), 5u);  // test_email, test_dns, fake_email, smtp_relay, throwing_factory
   EXPECT_EQ(host.create_email_provider("test_email", email_settings())->send(email("hello")).provider_message_id,
             "hi:q-1:2");
 }
@@ -166,7 +166,7 @@ TEST(PluginHost, UnknownSecretWrongKindAndUnknownNameAreErrors) {
               testing::ThrowsMessage<PluginError>(testing::StrEq("plugin 'test_email' has kind email, not dns")));
   EXPECT_THAT([&] { host.create_email_provider("sendgrid", {}); },
               testing::ThrowsMessage<PluginError>(
-                  testing::StrEq("no email plugin named 'sendgrid' is loaded (loaded: fake_email, test_email)")));
+                  testing::StrEq("no email plugin named 'sendgrid' is loaded (loaded: fake_email, smtp_relay, test_email)")));
 }
 
 TEST(PluginHost, DisabledPluginIsListedButNotLoaded) {
