@@ -17,7 +17,8 @@
 
 #include <cstring>
 #include <optional>
-#include <regex>
+#include <algorithm>
+#include <string_view>
 
 namespace {
 
@@ -101,10 +102,14 @@ class SmtpRelay final : public mailroom::EmailProvider {
     if (code != CURLE_OK) throw error_for(code);
 
     // "250 2.0.0 Ok: queued as ABC123" (Postfix and others): the id the relay's logs use.
-    static const std::regex queued(R"(queued as ([A-Za-z0-9._-]+))");
-    std::smatch m;
-    for (auto it = replies_.rbegin(); it != replies_.rend(); ++it)
-      if (std::regex_search(*it, m, queued)) return {m[1].str()};
+    static constexpr std::string_view kQueuedAs = "queued as ";
+    for (auto it = replies_.rbegin(); it != replies_.rend(); ++it) {
+      const auto at = it->find(kQueuedAs);
+      if (at == std::string::npos) continue;
+      std::string id = it->substr(at + kQueuedAs.size());
+      id.erase(std::find_if(id.begin(), id.end(), [](char c) { return c == ' ' || c == '\t'; }), id.end());
+      if (!id.empty()) return {id};
+    }
     return {built.message_id};
   }
 
