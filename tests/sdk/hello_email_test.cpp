@@ -2,6 +2,8 @@
 // and calls it through the host.
 #include "plugin_host.hpp"
 
+#include <mailroom/testkit/email_conformance.hpp>
+
 #include <gtest/gtest.h>
 
 #include <cstdlib>
@@ -56,5 +58,16 @@ TEST(HelloEmailOutOfTree, ItsConfigSchemaIsEnforced) {
   settings.config = {{"prefix", "NOT lower"}};
   EXPECT_THROW(host.create_email_provider("hello_email", settings), mailroom::plugin_host::PluginError);
 }
+
+// The out-of-tree example passes the SDK's conformance suite, as a third party would run it.
+class HelloEmailConformance : public mailroom::testkit::EmailConformance {
+ protected:
+  std::shared_ptr<mailroom::EmailProvider> make_provider() override {
+    return plugin_.create({{"prefix", "conf"}}, {{"token", "tok"}});
+  }
+  mailroom::testkit::LoadedEmailPlugin plugin_{plugin_file()};
+};
+
+MAILROOM_EMAIL_CONFORMANCE_TESTS(HelloEmailConformance)
 
 }  // namespace

@@ -17,6 +17,10 @@ class HelloEmail final : public mailroom::EmailProvider {
     if (email.envelope.rcpt_to.empty())
       throw mailroom::ProviderError(mailroom::ErrorKind::invalid_request, "no_recipients",
                                     "the envelope has no recipients");
+    // What reaches a header must not start another one (the conformance suite checks this).
+    if (email.message.subject.find_first_of("\r\n") != std::string::npos)
+      throw mailroom::ProviderError(mailroom::ErrorKind::invalid_request, "bad_subject",
+                                    "the subject contains a line break");
     const std::string id = prefix_ + "-" + std::to_string(++sent_);
     context_.log.info(id + ": '" + email.message.subject + "' from " + email.envelope.mail_from +
                       " to " + std::to_string(email.envelope.rcpt_to.size()) + " recipient(s)");
