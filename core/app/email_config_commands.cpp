@@ -2,6 +2,10 @@
 #include "commands.hpp"
 #include "db.hpp"
 #include "email_config.hpp"
+#include "plugin_host.hpp"
+#include "queue.hpp"
+
+#include <mailroom/dkim.hpp>
 
 #include <cstdlib>
 #include <fstream>
@@ -14,6 +18,7 @@ namespace {
 
 struct Options {
   std::string user, provider, dsn, host, username, from, from_name, reply_to, tls, google_auth, plugin;
+  std::string dkim_domain, dkim_selector, dkim_key_file;
   int port = 0;
   std::vector<std::string> settings;  // key=value
   bool secret_stdin = false;
@@ -70,6 +75,15 @@ email_config::Input input_from(const Options& o) {
   in.reply_to_address = o.reply_to;
   in.google_auth = o.google_auth;
   in.plugin = o.plugin;
+  in.dkim_domain = o.dkim_domain;
+  in.dkim_selector = o.dkim_selector;
+  if (!o.dkim_key_file.empty()) {
+    std::ifstream key(o.dkim_key_file);
+    if (!key) throw email_config::InputError("cannot read DKIM key file " + o.dkim_key_file);
+    std::stringstream pem;
+    pem << key.rdbuf();
+    in.dkim_private_key = pem.str();
+  }
   for (const auto& kv : o.settings) {
     const auto eq = kv.find('=');
     if (eq == std::string::npos || eq == 0) throw email_config::InputError("--setting takes key=value, got '" + kv.substr(0, eq) + "'");
@@ -83,6 +97,14 @@ email_config::Input input_from(const Options& o) {
     std::cerr << "mailroom: warning: a secret in the DSN is visible to other users while this runs; "
                  "prefer --secret-stdin, --secret-file or --secret-env\n";
   return in;
+}
+
+// A new DKIM key is only useful once its public half is in DNS: say what to publish.
+void print_dkim_record(const email_config::Input& in, const db::EmailConfiguration& row) {
+  if (!in.dkim_private_key) return;
+  std::cerr << "publish this TXT record at " << row.settings.value("dkim_selector", std::string("mail")) << "._domainkey."
+            << row.settings.value("dkim_domain", std::string()) << ":\n  " << mailroom::dkim::dns_record(*in.dkim_private_key)
+            << "\n";
 }
 
 struct Session {
@@ -127,6 +149,7 @@ int config_add(const Globals& globals, const Options& o) {
   email_config::apply(input, row, box, true);
   repo.create(row, user.id);
   std::cout << row.id << "\n";
+  print_dkim_record(input, row);
   return 0;
 }
 
@@ -148,6 +171,7 @@ int config_update(const Globals& globals, const Options& o) {
   email_config::apply(input, row, box, false);
   repo.update(row, row.user_id);
   std::cout << "updated " << row.id << "\n";
+  print_dkim_record(input, row);
   return 0;
 }
 
@@ -165,6 +189,29 @@ int config_show(const Globals& globals, const std::string& id) {
   Session s(globals);
   db::EmailConfigurations repo(*s.pool);
   std::cout << email_config::view(existing(repo, id)).dump(2) << "\n";
+  return 0;
+}
+
+int config_verify(const Globals& globals, const std::string& id) {
+  Session s(globals);
+  const crypto::SecretBox box(load_key_ring(s.config));
+  db::EmailConfigurations repo(*s.pool);
+  auto row = existing(repo, id);
+  plugin_host::PluginHost host;
+  host.load_directory(s.config.plugins_dir);
+  try {
+    queue::make_provider(row, host, box)->verify();
+  } catch (const ProviderError& e) {
+    if (row.is_verified) {
+      row.is_verified = false;
+      repo.update(row, row.user_id);
+    }
+    std::cerr << "mailroom: not verified: " << e.what() << "\n";
+    return 1;
+  }
+  row.is_verified = true;
+  repo.update(row, row.user_id);
+  std::cout << "verified " << row.id << "\n";
   return 0;
 }
 
@@ -191,6 +238,9 @@ void add_fields(CLI::App* cmd, Options& o) {
       ->check(CLI::IsMember({"refresh_token", "service_account"}));
   cmd->add_option("--setting", o.settings, "Extra plugin setting key=value (repeatable)");
   cmd->add_option("--plugin", o.plugin, "The email plugin that sends (default: the one named like the provider)");
+  cmd->add_option("--dkim-domain", o.dkim_domain, "smtp_relay: DKIM-sign as this domain (d=)");
+  cmd->add_option("--dkim-selector", o.dkim_selector, "smtp_relay: DKIM selector (s=, default mail)");
+  cmd->add_option("--dkim-key-file", o.dkim_key_file, "smtp_relay: DKIM private key, PEM (RSA or Ed25519); stored encrypted");
   cmd->add_flag("--secret-stdin", o.secret_stdin, "Read the secret (password, API key, token, key JSON) from stdin");
   cmd->add_option("--secret-file", o.secret_file, "Read the secret from FILE");
   cmd->add_option("--secret-env", o.secret_env, "Read the secret from environment variable VAR");
@@ -241,6 +291,10 @@ void add_email_config_commands(CLI::App& app, const Globals& globals, Action& ac
   auto* show = cmd->add_subcommand("show", "Show one configuration as JSON; secrets appear only as \"(set)\"");
   show->add_option("ID", o->id, "Configuration id")->required();
   show->callback([&, o] { action = [&, o] { return config_show(globals, o->id); }; });
+
+  auto* verify = cmd->add_subcommand("verify", "Check the credentials with the provider (nothing is sent); sets is_verified");
+  verify->add_option("ID", o->id, "Configuration id")->required();
+  verify->callback([&, o] { action = [&, o] { return config_verify(globals, o->id); }; });
 
   auto* remove = cmd->add_subcommand("remove", "Delete a configuration (audited)");
   remove->add_option("ID", o->id, "Configuration id")->required();

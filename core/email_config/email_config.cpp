@@ -1,5 +1,8 @@
 #include "email_config.hpp"
 
+#include <mailroom/dkim.hpp>
+#include <mailroom/error.hpp>
+
 #include <boost/url/parse.hpp>
 
 #include <regex>
@@ -102,6 +105,24 @@ void apply(const Input& in, db::EmailConfiguration& row, const crypto::SecretBox
     if (in.secret) seal_into(row, "smtp_password_encrypted", *in.secret, box);
     if (!row.smtp_username.empty() && !row.ciphertexts.count("smtp_password_encrypted"))
       throw InputError("smtp_relay with a username needs a password (--secret-stdin, --secret-file or --secret-env)");
+    if (!in.dkim_domain.empty()) row.settings["dkim_domain"] = in.dkim_domain;
+    if (!in.dkim_selector.empty()) row.settings["dkim_selector"] = in.dkim_selector;
+    if (in.dkim_private_key) {
+      try {
+        mailroom::dkim::dns_record(*in.dkim_private_key);  // refuses what is not an RSA or Ed25519 PEM key
+      } catch (const ProviderError& e) {
+        throw InputError("DKIM key: " + e.info().message);
+      }
+      json others = row.ciphertexts.count("secrets_encrypted") ? json::parse(open_column(row, "secrets_encrypted", box))
+                                                                : json::object();
+      others["dkim_private_key"] = *in.dkim_private_key;
+      seal_into(row, "secrets_encrypted", others.dump(), box);
+    }
+    bool has_key = in.dkim_private_key.has_value();
+    if (!has_key && row.ciphertexts.count("secrets_encrypted"))
+      has_key = json::parse(open_column(row, "secrets_encrypted", box)).contains("dkim_private_key");
+    if (row.settings.contains("dkim_domain") != has_key)
+      throw InputError("DKIM needs both --dkim-domain and --dkim-key-file");
   } else if (row.provider == "sendgrid") {
     if (!in.host.empty() || in.port || !in.username.empty())
       throw InputError("sendgrid takes no host, port or username");

@@ -41,6 +41,9 @@ struct Input {
   std::string plugin;       // the plugin that sends, when not the one named like the provider
   nlohmann::json settings = nlohmann::json::object();  // extra plugin settings
   std::optional<std::string> secret;  // password / API key / refresh token / service account JSON
+  std::string dkim_domain;                       // smtp_relay: sign as this domain
+  std::string dkim_selector;                     // ... with this selector
+  std::optional<std::string> dkim_private_key;   // PEM; stored encrypted with the plugin's other secrets
   bool secret_from_dsn = false;
 };
 

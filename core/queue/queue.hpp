@@ -77,6 +77,12 @@ struct WorkerStats {
 bool run_workers(db::Pool& pool, const plugin_host::PluginHost& host, const crypto::SecretBox& box,
                  const WorkerOptions& options, std::atomic<bool>& stop, WorkerStats& stats);
 
+// A provider for an email configuration: the plugin it names (or the one named like its
+// provider), its settings with the SMTP fields, and the decrypted secrets the plugin declares.
+// Throws ProviderError{permanent} when the configuration cannot be used.
+std::shared_ptr<EmailProvider> make_provider(const db::EmailConfiguration& row, const plugin_host::PluginHost& host,
+                                             const crypto::SecretBox& box);
+
 // One worker step, for tests and tools: claims one batch, sends it (or releases it when
 // `stop` is set) and writes the outcomes. Returns how many emails it claimed.
 std::size_t process_batch(db::Pool& pool, const plugin_host::PluginHost& host, const crypto::SecretBox& box,

@@ -73,25 +73,9 @@ class Providers {
     checked_.insert(configuration_id);
     if (it != cache_.end() && it->second.updated_at == row->updated_at) return it->second;
     if (!row->is_active) throw ProviderError(ErrorKind::permanent, "inactive", "the email configuration is inactive");
-    const std::string plugin = row->plugin.empty() ? row->provider : row->plugin;
-    const auto* loaded = host_.find(plugin);
-    if (loaded == nullptr)
-      throw ProviderError(ErrorKind::permanent, "no_plugin", "no email plugin '" + plugin + "' is loaded");
-    plugin_host::ProviderSettings settings;
-    settings.config = row->settings;
-    if (!row->smtp_host.empty()) settings.config["host"] = row->smtp_host;
-    if (row->smtp_port) settings.config["port"] = *row->smtp_port;
-    if (!row->smtp_username.empty()) settings.config["username"] = row->smtp_username;
-    // Hand over only the secrets the plugin declares.
-    for (auto& [name, value] : email_config::open_secrets(*row, box_))
-      if (std::find(loaded->manifest.secrets.begin(), loaded->manifest.secrets.end(), name) != loaded->manifest.secrets.end())
-        settings.secrets[name] = std::move(value);
     Entry entry;
-    try {
-      entry.provider = host_.create_email_provider(plugin, std::move(settings));
-    } catch (const plugin_host::PluginError& e) {
-      throw ProviderError(ErrorKind::permanent, "plugin_error", e.what());
-    }
+    entry.provider = make_provider(*row, host_, box_);
+    const auto* loaded = host_.find(row->plugin.empty() ? row->provider : row->plugin);
     entry.provider_name = row->provider;
     const auto* caps = std::get_if<EmailCapabilities>(&loaded->manifest.parsed_capabilities);
     entry.quota_gate = row->provider == "google_workspace" || (caps != nullptr && caps->quota == QuotaModel::daily_hourly);
@@ -289,6 +273,28 @@ class Worker {
 };
 
 }  // namespace
+
+std::shared_ptr<EmailProvider> make_provider(const db::EmailConfiguration& row, const plugin_host::PluginHost& host,
+                                             const crypto::SecretBox& box) {
+  const std::string plugin = row.plugin.empty() ? row.provider : row.plugin;
+  const auto* loaded = host.find(plugin);
+  if (loaded == nullptr || !loaded->loaded)
+    throw ProviderError(ErrorKind::permanent, "no_plugin", "no email plugin '" + plugin + "' is loaded");
+  plugin_host::ProviderSettings settings;
+  settings.config = row.settings;
+  if (!row.smtp_host.empty()) settings.config["host"] = row.smtp_host;
+  if (row.smtp_port) settings.config["port"] = *row.smtp_port;
+  if (!row.smtp_username.empty()) settings.config["username"] = row.smtp_username;
+  // Hand over only the secrets the plugin declares.
+  for (auto& [name, value] : email_config::open_secrets(row, box))
+    if (std::find(loaded->manifest.secrets.begin(), loaded->manifest.secrets.end(), name) != loaded->manifest.secrets.end())
+      settings.secrets[name] = std::move(value);
+  try {
+    return host.create_email_provider(plugin, std::move(settings));
+  } catch (const plugin_host::PluginError& e) {
+    throw ProviderError(ErrorKind::permanent, "plugin_error", e.what());
+  }
+}
 
 bool run_workers(db::Pool& pool, const plugin_host::PluginHost& host, const crypto::SecretBox& box,
                  const WorkerOptions& options, std::atomic<bool>& stop, WorkerStats& stats) {

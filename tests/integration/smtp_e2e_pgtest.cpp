@@ -22,13 +22,26 @@ TEST(SmtpEndToEnd, SendThenServeDeliversToTheRelay) {
   };
   ASSERT_EQ(mailroom("migrate up").status, 0);
   ASSERT_EQ(mailroom("users add ada@example.com").status, 0);
+  const std::string key_file = (mailroom::testing::certificate_dir() / "dkim.pem").string();
+  mailroom::testing::run("openssl genpkey -algorithm ED25519 -out " + key_file);
   const CommandResult config = mailroom("email-config add --user ada@example.com --dsn smtp://ada@127.0.0.1:" +
                                             std::to_string(server.port()) + " --from ada@example.com --setting ca_file=" +
                                             (mailroom::testing::certificate_dir() / "cert.pem").string() +
+                                            " --dkim-domain example.com --dkim-selector e2e --dkim-key-file " + key_file +
                                             " --secret-stdin",
                                         "relay-pw-9");
   ASSERT_EQ(config.status, 0) << config.output;
   const std::string config_id = config.output.substr(0, 36);
+  const auto publish = config.output.find("publish this TXT record at e2e._domainkey.example.com:\n  ");
+  ASSERT_NE(publish, std::string::npos) << config.output;
+  std::string record = config.output.substr(config.output.find("v=DKIM1", publish));
+  record = record.substr(0, record.find('\n'));
+  EXPECT_EQ(config.output.find("PRIVATE KEY"), std::string::npos) << "the DKIM key was printed";
+
+  const CommandResult verified = mailroom("email-config verify " + config_id);
+  EXPECT_EQ(verified.status, 0) << verified.output;
+  EXPECT_NE(mailroom("email-config show " + config_id).output.find("\"is_verified\": true"), std::string::npos);
+  EXPECT_TRUE(server.messages().empty()) << "verify sent a message";
   const CommandResult sent = mailroom("send --configuration " + config_id +
                                       " --to bob@example.com --bcc audit@example.com --subject 'Hello from mailroom' "
                                       "--text 'Hi Bob'");
@@ -48,6 +61,12 @@ TEST(SmtpEndToEnd, SendThenServeDeliversToTheRelay) {
   EXPECT_EQ(raw.find("Bcc"), std::string::npos);
   EXPECT_NE(raw.find("Subject: Hello from mailroom"), std::string::npos);
   EXPECT_EQ(served.output.find("relay-pw-9"), std::string::npos) << "the password reached the log";
+  // Signed with the configured key: dkimpy verifies it with the record mailroom printed.
+  const std::string message_file = messages[0].string() + ".msg";
+  std::ofstream(message_file, std::ios::binary) << raw.substr(raw.find("\r\n", raw.find("X-Envelope-To")) + 2);
+  EXPECT_EQ(mailroom::testing::run(std::string("/usr/bin/python3 ") + MAILROOM_VERIFY_DKIM + " " + message_file + " " +
+                                   quote(record)),
+            "pass\n");
 }
 
 }  // namespace
