@@ -18,6 +18,8 @@ using mailroom::ErrorKind;
 using mailroom::ProviderError;
 using nlohmann::json;
 
+void expect_error(const std::function<void()>& f, ErrorKind kind, const std::string& code, const std::string& text);
+
 class SmtpRelay : public ::testing::Test {
  protected:
   void SetUp() override { host_.load(fs::path(MAILROOM_PLUGIN_DIR) / "smtp_relay.so"); }
@@ -94,6 +96,26 @@ TEST_F(SmtpRelay, ReusesOneConnectionAcrossMessages) {
   std::size_t auths = 0;
   for (auto at = log.find("AUTH"); at != std::string::npos; at = log.find("AUTH", at + 1)) ++auths;
   EXPECT_EQ(auths, 1u) << "one connection, one AUTH:\n" << log;
+}
+
+TEST_F(SmtpRelay, AuthLoginWhenPlainIsNotOffered) {
+  auto options = tls_server();
+  options.push_back("--login-only");
+  SmtpServer server(options);
+  auto relay = provider(server, {{"username", "ada"}});
+  EXPECT_NO_THROW(relay->send(email({"bob@example.com"})));
+  EXPECT_NE(server.commands().find("AUTH LOGIN ok"), std::string::npos) << server.commands();
+}
+
+TEST_F(SmtpRelay, Xoauth2BearerToken) {
+  auto options = tls_server();
+  options.insert(options.end(), {"--xoauth2", "ada:ya29.token-123"});
+  SmtpServer server(options);
+  auto relay = provider(server, {{"username", "ada"}}, {{"oauth_token", "ya29.token-123"}});
+  EXPECT_NO_THROW(relay->send(email({"bob@example.com"})));
+  EXPECT_NE(server.commands().find("AUTH XOAUTH2 ok"), std::string::npos) << server.commands();
+  auto wrong = provider(server, {{"username", "ada"}}, {{"oauth_token", "expired"}});
+  expect_error([&] { wrong->send(email({"bob@example.com"})); }, ErrorKind::auth, "", "");
 }
 
 TEST_F(SmtpRelay, ImplicitTls) {
