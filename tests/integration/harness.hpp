@@ -4,6 +4,7 @@
 #pragma once
 
 #include "embedded_db.hpp"
+#include "process.hpp"
 
 #include <gtest/gtest.h>
 #include <pqxx/pqxx>
@@ -56,35 +57,8 @@ inline std::string fresh_database() {
   return base.substr(0, slash) + name + base.substr(query);
 }
 
-struct CommandResult {
-  int status = -1;
-  std::string output;  // stdout and stderr together
-};
-
-// Runs a shell command line; stdin from `input`.
-inline CommandResult run_command(const std::string& command, const std::string& input = "") {
-  const auto input_file = std::filesystem::temp_directory_path() /
-                          ("mr-in-" + std::to_string(::getpid()) + "-" + std::to_string(std::rand()));
-  {
-    FILE* f = std::fopen(input_file.c_str(), "w");
-    std::fwrite(input.data(), 1, input.size(), f);
-    std::fclose(f);
-  }
-  CommandResult result;
-  FILE* pipe = ::popen(("(" + command + ") < '" + input_file.string() + "' 2>&1").c_str(), "r");
-  char buffer[4096];
-  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) result.output.append(buffer, n);
-  const int status = ::pclose(pipe);
-  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  std::filesystem::remove(input_file);
-  return result;
-}
-
-inline std::string quote(const std::string& text) {
-  std::string out = "'";
-  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
+// Kept for the tests that say quote().
+inline std::string quote(const std::string& text) { return shell_quote(text); }
 
 }  // namespace mailroom::testing
 

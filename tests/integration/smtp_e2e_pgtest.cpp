@@ -56,7 +56,7 @@ TEST(SmtpEndToEnd, SendThenServeDeliversToTheRelay) {
   const CommandResult shown = mailroom("queue show " + email_id);
   EXPECT_NE(shown.output.find("\"status\": \"sent\""), std::string::npos) << shown.output;
   EXPECT_NE(shown.output.find("\"message_id\": \"" + queue_id + "\""), std::string::npos) << shown.output;
-  const std::string raw = mailroom::testing::read(messages[0]);
+  const std::string raw = mailroom::testing::read_file(messages[0]);
   EXPECT_NE(raw.find("X-Envelope-To: bob@example.com,audit@example.com"), std::string::npos) << raw;
   EXPECT_EQ(raw.find("Bcc"), std::string::npos);
   EXPECT_NE(raw.find("Subject: Hello from mailroom"), std::string::npos);

@@ -69,7 +69,7 @@ TEST_F(SmtpRelay, DeliversOverStartTlsWithAuthAndDkim) {
   EXPECT_EQ(receipt.provider_message_id, messages[0].stem().string()) << "the relay's queue id";
   EXPECT_NE(server.commands().find("MAIL ada@example.com tls=True"), std::string::npos) << server.commands();
 
-  const std::string raw = read(messages[0]);
+  const std::string raw = read_file(messages[0]);
   EXPECT_NE(raw.find("X-Envelope-To: bob@example.com,carol@example.com,secret-bcc@example.com"), std::string::npos);
   const std::string message = raw.substr(raw.find("\r\n", raw.find("X-Envelope-To")) + 2);
   const std::string file = messages[0].string() + ".msg";

@@ -2,6 +2,8 @@
 // free port, and a test certificate for localhost.
 #pragma once
 
+#include "process.hpp"
+
 #include <gtest/gtest.h>
 
 #include <signal.h>
@@ -18,28 +20,6 @@
 namespace mailroom::testing {
 
 namespace fs = std::filesystem;
-
-inline std::string run(const std::string& command) {
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  std::string out;
-  char buffer[4096];
-  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
-  ::pclose(pipe);
-  return out;
-}
-
-inline std::string read(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  std::stringstream buffer;
-  buffer << in.rdbuf();
-  return buffer.str();
-}
-
-inline std::string shell_quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
 
 // A test certificate for localhost, made once per test binary.
 inline const fs::path& certificate_dir() {
@@ -91,7 +71,7 @@ class SmtpServer {
       if (e.path().extension() == ".eml") out.push_back(e.path());
     return out;
   }
-  std::string commands() const { return read(dir_ / "commands.log"); }
+  std::string commands() const { return read_file(dir_ / "commands.log"); }
 
  private:
   static inline int counter_ = 0;

@@ -3,6 +3,8 @@
 #include <mailroom/dkim.hpp>
 #include <mailroom/mime.hpp>
 
+#include "process.hpp"
+
 #include <gtest/gtest.h>
 
 #include <cstdio>
@@ -13,29 +15,16 @@
 
 namespace {
 
-std::string run(const std::string& command) {
-  FILE* pipe = ::popen((command + " 2>&1").c_str(), "r");
-  std::string out;
-  char buffer[4096];
-  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
-  ::pclose(pipe);
-  return out;
-}
+using mailroom::testing::run;
 
 std::string key_pem(const std::string& algorithm) {
   return run("openssl genpkey -algorithm " + algorithm + (algorithm == "RSA" ? " -pkeyopt rsa_keygen_bits:2048" : ""));
 }
 
-std::string quote(const std::string& s) {
-  std::string out = "'";
-  for (char c : s) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
-  return out + "'";
-}
-
 std::string verify(const std::string& message, const std::string& record) {
   const std::string file = "/tmp/mr-dkim-" + std::to_string(::getpid()) + ".eml";
   std::ofstream(file, std::ios::binary) << message;
-  auto out = run(std::string("/usr/bin/python3 ") + MAILROOM_VERIFY_DKIM + " " + file + " " + quote(record));
+  auto out = run(std::string("/usr/bin/python3 ") + MAILROOM_VERIFY_DKIM + " " + file + " " + mailroom::testing::shell_quote(record));
   std::remove(file.c_str());
   while (!out.empty() && out.back() == '\n') out.pop_back();
   return out;

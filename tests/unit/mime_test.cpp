@@ -2,6 +2,8 @@
 // (tests/tools/parse_message.py): an independent reader, not our own.
 #include <mailroom/mime.hpp>
 
+#include "process.hpp"
+
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
@@ -18,13 +20,10 @@ using nlohmann::json;
 json parse(const std::string& data) {
   const std::string file = "/tmp/mr-mime-" + std::to_string(::getpid()) + ".eml";
   std::ofstream(file, std::ios::binary) << data;
-  FILE* pipe = ::popen((std::string("/usr/bin/python3 ") + MAILROOM_PARSE_MESSAGE + " " + file).c_str(), "r");
-  std::string out;
-  char buffer[4096];
-  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) out.append(buffer, n);
-  EXPECT_EQ(::pclose(pipe), 0) << out;
+  const auto result = mailroom::testing::run_command(std::string("/usr/bin/python3 ") + MAILROOM_PARSE_MESSAGE + " " + file);
+  EXPECT_EQ(result.status, 0) << result.output;
   std::remove(file.c_str());
-  return json::parse(out);
+  return json::parse(result.output);
 }
 
 Message sample() {

@@ -1,0 +1,54 @@
+// Running the independent tools the tests check against (python3 email parser, dkimpy,
+// openssl, the mailroom command) and reading what they leave behind.
+#pragma once
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace mailroom::testing {
+
+struct CommandResult {
+  int status = -1;
+  std::string output;  // stdout and stderr together
+};
+
+inline std::string shell_quote(const std::string& text) {
+  std::string out = "'";
+  for (char c : text) out += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return out + "'";
+}
+
+inline std::string read_file(const std::filesystem::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  std::stringstream buffer;
+  buffer << in.rdbuf();
+  return buffer.str();
+}
+
+// Runs a shell command line with `input` on its stdin.
+inline CommandResult run_command(const std::string& command, const std::string& input = "") {
+  static int counter = 0;
+  const auto input_file = std::filesystem::temp_directory_path() /
+                          ("mr-in-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+  std::ofstream(input_file, std::ios::binary) << input;
+  CommandResult result;
+  FILE* pipe = ::popen(("(" + command + ") < " + shell_quote(input_file.string()) + " 2>&1").c_str(), "r");
+  char buffer[4096];
+  for (std::size_t n; (n = std::fread(buffer, 1, sizeof buffer, pipe)) > 0;) result.output.append(buffer, n);
+  const int status = ::pclose(pipe);
+  result.status = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  std::filesystem::remove(input_file);
+  return result;
+}
+
+// The output of a command whose exit status does not matter to the caller.
+inline std::string run(const std::string& command) { return run_command(command).output; }
+
+}  // namespace mailroom::testing
