@@ -264,6 +264,66 @@ void add_user_commands(CLI::App& app, const Globals& globals, Action& action) {
   users->add_subcommand("list", "List users")->callback([&] { action = [&] { return users_list(globals); }; });
 }
 
+void add_token_commands(CLI::App& app, const Globals& globals, Action& action) {
+  struct TokenOptions {
+    std::string user, name, id;
+    bool admin = false;
+    int expires_in_days = 0;
+  };
+  auto o = std::make_shared<TokenOptions>();
+  auto* tokens = app.add_subcommand("tokens", "API tokens (only their SHA-256 hashes are stored)");
+  tokens->require_subcommand(1);
+  auto* create = tokens->add_subcommand("create", "Make a token for a user and print it, once");
+  create->add_option("--user", o->user, "The user the token acts for")->required();
+  create->add_option("--name", o->name, "What the token is for")->required();
+  create->add_flag("--admin", o->admin, "May act for every user (the user must be an admin)");
+  create->add_option("--expires-in-days", o->expires_in_days, "Expire after this many days (default: never)")
+      ->check(CLI::Range(1, 3650));
+  create->callback([&, o] {
+    action = [&, o] {
+      Session s(globals);
+      const auto user = user_by_email(*s.pool, o->user);
+      if (o->admin && !user.is_admin)
+        throw email_config::InputError("only an admin user can hold an admin token (users add --admin)");
+      const std::string secret = "mr_" + crypto::random_token(32);
+      const auto token = db::ApiTokens(*s.pool).create(
+          user.id, o->name, secret, o->admin,
+          o->expires_in_days > 0 ? std::optional<int>(o->expires_in_days) : std::nullopt);
+      std::cout << secret << "\n";
+      std::cerr << "token " << token.id << " (" << token.prefix << "...) for " << o->user
+                << ": store it now, it cannot be shown again\n";
+      return 0;
+    };
+  });
+  auto* list = tokens->add_subcommand("list", "Tokens with their prefix, never the token itself");
+  list->add_option("--user", o->user, "Only this user's");
+  list->callback([&, o] {
+    action = [&, o] {
+      Session s(globals);
+      const std::string user_id = o->user.empty() ? "" : user_by_email(*s.pool, o->user).id;
+      for (const auto& t : db::ApiTokens(*s.pool).list(user_id))
+        std::cout << t.id << "  " << t.prefix << "...  " << t.name << (t.is_admin ? "  admin" : "")
+                  << (t.revoked_at.empty() ? "" : "  revoked " + t.revoked_at)
+                  << (t.expires_at.empty() ? "" : "  expires " + t.expires_at)
+                  << (t.last_used_at.empty() ? "" : "  last used " + t.last_used_at) << "\n";
+      return 0;
+    };
+  });
+  auto* revoke = tokens->add_subcommand("revoke", "Revoke a token at once");
+  revoke->add_option("ID", o->id, "Token id (tokens list)")->required();
+  revoke->callback([&, o] {
+    action = [&, o] {
+      Session s(globals);
+      if (!db::ApiTokens(*s.pool).revoke(o->id)) {
+        std::cerr << "mailroom: no active token " << o->id << "\n";
+        return 1;
+      }
+      std::cout << "revoked " << o->id << "\n";
+      return 0;
+    };
+  });
+}
+
 void add_email_config_commands(CLI::App& app, const Globals& globals, Action& action) {
   auto* cmd = app.add_subcommand("email-config", "Email provider configurations (secrets encrypted at rest)");
   cmd->require_subcommand(1);

@@ -125,6 +125,19 @@ std::string generate_key_entry(const std::string& id) {
   return id + ":" + base64_encode(bytes.data(), bytes.size());
 }
 
+std::string random_token(std::size_t bytes) {
+  std::string raw(bytes, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1)
+    throw CryptoError("OpenSSL has no randomness");
+  std::string out = base64_encode(reinterpret_cast<const unsigned char*>(raw.data()), raw.size());
+  for (char& c : out) {
+    if (c == '+') c = '-';
+    if (c == '/') c = '_';
+  }
+  while (!out.empty() && out.back() == '=') out.pop_back();
+  return out;
+}
+
 std::string associated_data(std::string_view table, std::string_view column, std::string_view row_id) {
   return "mailroom:" + std::string(table) + "." + std::string(column) + ":" + std::string(row_id);
 }

@@ -45,6 +45,9 @@ class KeyRing {
 // A new random key as one ring entry: "<id>:<base64>".
 std::string generate_key_entry(const std::string& id);
 
+// `bytes` random bytes, base64url without padding: API tokens and the like.
+std::string random_token(std::size_t bytes);
+
 // "mailroom:<table>.<column>:<row id>"
 std::string associated_data(std::string_view table, std::string_view column, std::string_view row_id);
 

@@ -265,6 +265,39 @@ struct QuotaDecision {
 // refuses (and marks is_quota_exceeded) when either is used up.
 QuotaDecision take_quota(Pool& pool, const std::string& user_id);
 
+// --- api_tokens -------------------------------------------------------------------------
+struct ApiToken {
+  std::string id, user_id, name, prefix, expires_at, last_used_at, revoked_at, created_at;
+  bool is_admin = false;
+};
+
+struct Authenticated {
+  std::string token_id;
+  std::string user_id;
+  bool is_admin = false;  // may act for any user
+};
+
+// Only SHA-256 hashes of tokens are stored; a token is found by its hash, so checking one
+// takes the same time whichever bytes of it are wrong.
+class ApiTokens {
+ public:
+  explicit ApiTokens(Pool& pool) : pool_(pool) {}
+  ApiToken create(const std::string& user_id, const std::string& name, const std::string& secret, bool is_admin,
+                  std::optional<int> expires_in_days);
+  std::vector<ApiToken> list(const std::string& user_id);  // empty: every user's
+  bool revoke(const std::string& id);
+  // The token's user when it is known, not revoked and not expired; records the use.
+  std::optional<Authenticated> authenticate(const std::string& secret);
+
+ private:
+  Pool& pool_;
+};
+
+// Runs `work` in one transaction as the role mailroom_app with mailroom.actor_id set:
+// PostgreSQL's row-level security (migration 006) then limits every statement to the
+// actor's rows (all rows for an admin).
+void transact_as_app(Pool& pool, const std::string& actor_id, const std::function<void(pqxx::work&)>& work);
+
 // --- audit_logs (read side; triggers write it) ----------------------------------------
 struct AuditEntry {
   std::string user_id;
