@@ -1,6 +1,7 @@
 // `mailroom send`, `mailroom serve`, `mailroom queue ...`, `mailroom templates ...`,
 // `mailroom suppressions ...`.
 #include "commands.hpp"
+#include "api.hpp"
 #include "db.hpp"
 #include "plugin_host.hpp"
 #include "queue.hpp"
@@ -135,7 +136,7 @@ std::string hostname() {
   return name;
 }
 
-int serve(const Globals& globals, bool until_empty, double lease, int deadline) {
+int serve(const Globals& globals, bool until_empty, double lease, int deadline, bool with_api) {
   const auto config = load_config(globals);
   const std::string url = database_url(config);
   plugin_host::PluginHost host;
@@ -156,6 +157,16 @@ int serve(const Globals& globals, bool until_empty, double lease, int deadline) 
   options.until_empty = until_empty;
   spdlog::info("serving as {}: {} worker(s), batch {}, lease {} s; plugins: {}", options.worker_id, options.threads,
                options.batch_size, lease, names.empty() ? "none" : names);
+
+  std::unique_ptr<api::Server> server;
+  db::Pool api_pool(url, 4);
+  if (with_api) {
+    api::ApiOptions api_options;
+    api_options.listen = config.api_listen;
+    server = std::make_unique<api::Server>(api_pool, api_options);
+    const auto port = server->start();
+    spdlog::info("API listening on {}:{}", config.api_listen.substr(0, config.api_listen.rfind(':')), port);
+  }
 
   std::signal(SIGTERM, on_stop_signal);
   std::signal(SIGINT, on_stop_signal);
@@ -178,6 +189,7 @@ int serve(const Globals& globals, bool until_empty, double lease, int deadline) 
   });
   const bool clean = queue::run_workers(pool, host, box, options, g_stop, stats);
   g_stop = true;
+  if (server) server->stop();
   progress.join();
   if (tty) std::cerr << "\n";
   spdlog::info("stopped: sent {}, retried {}, failed {}, deferred {}, released {}, rescued {}, late {}", stats.sent.load(),
@@ -325,15 +337,19 @@ void add_queue_commands(CLI::App& app, const Globals& globals, Action& action) {
     bool until_empty = false;
     double lease = 300;
     int deadline = 30;
+    bool no_api = false;
   };
   auto so = std::make_shared<ServeOptions>();
-  auto* serve_cmd = app.add_subcommand("serve", "Run the queue workers until SIGTERM or SIGINT");
+  auto* serve_cmd = app.add_subcommand("serve", "Run the HTTP API (api.listen) and the queue workers until SIGTERM or SIGINT");
   serve_cmd->add_flag("--until-empty", so->until_empty, "Exit once nothing is queued or sending (batch jobs, benchmarks)");
   serve_cmd->add_option("--lease", so->lease, "Seconds a claimed email stays ours before another host may rescue it")
       ->check(CLI::Range(1.0, 86400.0));
   serve_cmd->add_option("--shutdown-deadline", so->deadline, "Seconds in-flight sends get to finish on SIGTERM")
       ->check(CLI::Range(0, 3600));
-  serve_cmd->callback([&, so] { action = [&, so] { return serve(globals, so->until_empty, so->lease, so->deadline); }; });
+  serve_cmd->add_flag("--no-api", so->no_api, "Run the workers only, without the HTTP API");
+  serve_cmd->callback([&, so] {
+    action = [&, so] { return serve(globals, so->until_empty, so->lease, so->deadline, !so->no_api); };
+  });
 
   auto* queue_cmd = app.add_subcommand("queue", "Inspect and steer queued emails");
   queue_cmd->require_subcommand(1);

@@ -35,6 +35,7 @@ pid_t spawn_serve(const std::string& url, const std::string& key, const fs::path
     ::setenv("MAILROOM_MASTER_KEY", key.c_str(), 1);
     ::setenv("MAILROOM_PLUGINS_DIR", MAILROOM_PLUGIN_DIR, 1);
     ::setenv("MAILROOM_PLUGINS_ENABLED", "fake_email", 1);
+    ::setenv("MAILROOM_API_LISTEN", "127.0.0.1:0", 1);
     ::setenv("MAILROOM_WORKERS_COUNT", std::to_string(kThreadsPerProcess).c_str(), 1);
     ::setenv("MAILROOM_WORKERS_BATCH_SIZE", std::to_string(kBatch).c_str(), 1);
     ::execl(MAILROOM_BINARY, MAILROOM_BINARY, "serve", "--lease", "2", "--shutdown-deadline", "10", nullptr);

@@ -16,7 +16,7 @@ TEST(SmtpEndToEnd, SendThenServeDeliversToTheRelay) {
                                         (mailroom::testing::certificate_dir() / "key.pem").string(), "--require-tls",
                                         "--auth", "ada:relay-pw-9"});
   const std::string env = "MAILROOM_DATABASE_URL=" + quote(url) + " MAILROOM_MASTER_KEY=" +
-                          quote("k1:" + std::string(43, 'A') + "=") + " MAILROOM_PLUGINS_DIR=" MAILROOM_PLUGIN_DIR " ";
+                          quote("k1:" + std::string(43, 'A') + "=") + " MAILROOM_PLUGINS_DIR=" MAILROOM_PLUGIN_DIR " MAILROOM_API_LISTEN=127.0.0.1:0 ";
   auto mailroom = [&](const std::string& args, const std::string& input = "") {
     return run_command(env + MAILROOM_BINARY " " + args, input);
   };

@@ -1,0 +1,40 @@
+// The HTTP API (Boost.Beast): JSON over HTTP/1.1 with keep-alive, bearer tokens,
+// application/problem+json errors, /healthz, /readyz, /metrics and /v1/openapi.json.
+// Every user-facing query runs as the role mailroom_app with mailroom.actor_id set, so
+// PostgreSQL's row-level security (migration 006) applies. See docs/api.md.
+#pragma once
+
+#include "db.hpp"
+
+#include <chrono>
+#include <memory>
+#include <string>
+
+namespace mailroom::api {
+
+struct ApiOptions {
+  std::string listen = "127.0.0.1:8025";  // HOST:PORT; port 0 picks a free one
+  std::size_t threads = 2;
+  std::size_t max_body_bytes = 1024 * 1024;
+  std::chrono::seconds request_timeout{30};
+};
+
+class Server {
+ public:
+  Server(db::Pool& pool, ApiOptions options);
+  ~Server();
+  Server(const Server&) = delete;
+  Server& operator=(const Server&) = delete;
+
+  // Binds and starts serving on background threads; returns the port. Throws
+  // std::runtime_error naming the address when it cannot bind.
+  unsigned short start();
+  // Stops accepting, closes connections, joins the threads.
+  void stop();
+
+ private:
+  struct Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace mailroom::api
