@@ -23,11 +23,12 @@ using nlohmann::json;
 namespace fs = std::filesystem;
 
 // In the build tree plugins sit in <bindir>/plugins; once installed, in
-// <prefix>/lib/mailroom/plugins next to <prefix>/bin/mailroom.
+// <prefix>/<libdir>/mailroom/plugins next to <prefix>/bin/mailroom (libdir as the build
+// installed it, e.g. lib or lib/x86_64-linux-gnu).
 fs::path default_plugins_dir() {
   const fs::path bin = boost::dll::program_location().parent_path();
   if (fs::is_directory(bin / "plugins")) return bin / "plugins";
-  return bin.parent_path() / "lib" / "mailroom" / "plugins";
+  return bin.parent_path() / MAILROOM_INSTALL_PLUGINDIR;
 }
 
 json manifest_json(const plugin_host::Plugin& plugin) {
