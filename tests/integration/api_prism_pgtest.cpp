@@ -1,0 +1,118 @@
+// The API through Stoplight Prism's validating proxy (tests/tools, npm @stoplight/prism-cli):
+// every request and every response is checked against mailroom's own OpenAPI document
+// (core/api/openapi.json); a mismatch makes Prism answer with a violation instead.
+// Requests the document itself forbids (unknown fields, bad formats, no token) are Prism's
+// to refuse; mailroom's own answers to them are tested directly in api_pgtest.cpp.
+#include "api.hpp"
+#include "db.hpp"
+#include "harness.hpp"
+#include "migrate.hpp"
+
+#include <mailroom/error.hpp>
+#include <mailroom/http.hpp>
+
+#include <fcntl.h>
+#include <signal.h>
+#include <sys/wait.h>
+
+#include <thread>
+
+namespace {
+
+using nlohmann::json;
+
+class Prism {
+ public:
+  Prism(unsigned short upstream) {
+    port_ = free_port();
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const int null = ::open("/dev/null", O_WRONLY);
+      ::dup2(null, 1);
+      ::dup2(null, 2);
+      const std::string target = "http://127.0.0.1:" + std::to_string(upstream);
+      const std::string port = std::to_string(port_);
+      ::execl(MAILROOM_PRISM, MAILROOM_PRISM, "proxy", MAILROOM_OPENAPI, target.c_str(), "--errors", "--host",
+              "127.0.0.1", "--port", port.c_str(), nullptr);
+      ::_exit(127);
+    }
+  }
+  ~Prism() {
+    ::kill(pid_, SIGTERM);
+    ::waitpid(pid_, nullptr, 0);
+  }
+  unsigned short port() const { return port_; }
+
+ private:
+  static unsigned short free_port() {
+    const auto out = mailroom::testing::run(
+        "python3 -c 'import socket; s = socket.socket(); s.bind((\"127.0.0.1\", 0)); print(s.getsockname()[1])'");
+    return static_cast<unsigned short>(std::stoi(out));
+  }
+  pid_t pid_ = -1;
+  unsigned short port_ = 0;
+};
+
+TEST(ApiThroughPrism, RequestsAndResponsesMatchTheOpenApiDocument) {
+  const std::string url = mailroom::testing::fresh_database();
+  std::ostringstream progress;
+  mailroom::migrate::Migrator(url, mailroom::migrate::embedded_migrations(), progress).up();
+  mailroom::db::Pool pool(url, 4);
+  const auto alice = mailroom::db::Users(pool).create("alice@example.com", "", false).id;
+  const auto bob = mailroom::db::Users(pool).create("bob@example.com", "", false).id;
+  mailroom::db::ApiTokens(pool).create(alice, "t", "mr_alice", false, std::nullopt);
+  mailroom::db::ApiTokens(pool).create(bob, "t", "mr_bob", false, std::nullopt);
+  mailroom::db::EmailConfigurations configs(pool);
+  mailroom::db::EmailConfiguration c;
+  c.id = configs.new_id();
+  c.user_id = alice;
+  c.provider = "sendgrid";
+  c.from_address = "alice@example.com";
+  configs.create(c, alice);
+
+  mailroom::api::ApiOptions options;
+  options.listen = "127.0.0.1:0";
+  mailroom::api::Server server(pool, options);
+  Prism prism(server.start());
+  mailroom::HttpClientOptions http;
+  http.base_url = "http://127.0.0.1:" + std::to_string(prism.port());
+  auto client = mailroom::make_http_client(http);
+  auto call = [&](const std::string& method, const std::string& target, const std::string& token = "",
+                  const std::string& body = "") {
+    mailroom::HttpHeaders headers;
+    if (!token.empty()) headers.add("Authorization", "Bearer " + token);
+    if (!body.empty()) headers.add("Content-Type", "application/json");
+    return client->send({method, target, headers, body});
+  };
+  // Prism needs a few seconds to start.
+  for (int i = 0; i < 300; ++i) {
+    try {
+      if (call("GET", "/healthz").status == 200) break;
+    } catch (const mailroom::ProviderError&) {
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  auto expect = [&](const mailroom::HttpResponse& r, int status, const std::string& what) {
+    EXPECT_EQ(r.status, status) << what << ": " << r.body;
+    EXPECT_EQ(r.body.find("stoplight.io/prism/errors"), std::string::npos) << what << " violates the document: " << r.body;
+    EXPECT_FALSE(r.headers.get("sl-violations").has_value()) << what << ": " << *r.headers.get("sl-violations");
+  };
+
+  expect(call("GET", "/healthz"), 200, "healthz");
+  expect(call("GET", "/readyz"), 200, "readyz");
+  expect(call("GET", "/metrics"), 200, "metrics");
+  expect(call("GET", "/v1/openapi.json"), 200, "openapi");
+
+  const json email{{"configuration", c.id}, {"to", "carol@example.com"}, {"subject", "Hi"}, {"text", "hello"}};
+  const auto queued = call("POST", "/v1/emails", "mr_alice", email.dump());
+  expect(queued, 202, "POST one email");
+  const std::string id = json::parse(queued.body).value("id", "");
+  expect(call("POST", "/v1/emails", "mr_alice", json{{"emails", {email, email}}}.dump()), 202, "POST many");
+  expect(call("GET", "/v1/emails/" + id, "mr_alice"), 200, "GET own email");
+  expect(call("GET", "/v1/emails/" + id, "mr_bob"), 404, "GET another user's email");
+  expect(call("POST", "/v1/emails", "mr_bob", email.dump()), 404, "POST with another user's configuration");
+  const json templated{{"configuration", c.id}, {"to", "carol@example.com"}, {"template", "welcome"}};
+  expect(call("POST", "/v1/emails", "mr_alice", templated.dump()), 422, "template data missing");
+}
+
+}  // namespace
