@@ -1,5 +1,6 @@
 #include "api.hpp"
 
+#include "email_config.hpp"
 #include "json_schema.hpp"
 #include "migrate.hpp"
 #include "queue.hpp"
@@ -79,7 +80,7 @@ struct Metrics {
 
 class Handler {
  public:
-  Handler(db::Pool& pool, Metrics& metrics) : pool_(pool), metrics_(metrics) {}
+  Handler(db::Pool& pool, Metrics& metrics, const crypto::SecretBox* box) : pool_(pool), metrics_(metrics), box_(box) {}
 
   Response handle(const Request& request) {
     std::string route = "unknown";
@@ -120,6 +121,14 @@ class Handler {
         if (req.method() != http::verb::post)
           return problem_response({http::status::method_not_allowed, "Method not allowed", "use POST"}, v, keep);
         return post_emails(req, authenticate(req));
+      }
+      if (target == "/v1/email-configurations") {
+        route = "/v1/email-configurations";
+        return configurations(req, authenticate(req), "");
+      }
+      if (target.rfind("/v1/email-configurations/", 0) == 0 && target.find('/', 25) == std::string::npos) {
+        route = "/v1/email-configurations/{id}";
+        return configurations(req, authenticate(req), target.substr(25));
       }
       if (target.rfind("/v1/emails/", 0) == 0 && target.find('/', 11) == std::string::npos) {
         route = "/v1/emails/{id}";
@@ -267,8 +276,89 @@ class Handler {
     return json_response(http::status::ok, email, req.version(), req.keep_alive());
   }
 
+  // --- email configurations ------------------------------------------------------------
+  const json_schema::Schema& configuration_schema() {
+    static const json_schema::Schema schema(json::parse(kOpenApiDocument)["components"]["schemas"]["NewEmailConfiguration"]);
+    return schema;
+  }
+
+  // The caller's configuration ids (row-level security decides which).
+  std::vector<std::string> visible_configurations(const db::Authenticated& who, const std::string& only_id = "") {
+    std::vector<std::string> ids;
+    db::transact_as_app(pool_, who.user_id, [&](pqxx::work& tx) {
+      for (const auto& r : tx.exec_params("SELECT id::text FROM email_configurations WHERE $1 = '' OR id::text = lower($1) "
+                                          "ORDER BY created_at, id",
+                                          only_id))
+        ids.push_back(r[0].as<std::string>());
+    });
+    return ids;
+  }
+
+  Response configurations(const Request& req, const db::Authenticated& who, const std::string& id) {
+    db::EmailConfigurations repo(pool_);
+    const unsigned v = req.version();
+    const bool keep = req.keep_alive();
+    if (id.empty() && req.method() == http::verb::get) {
+      json list = json::array();
+      for (const auto& c : visible_configurations(who))
+        if (auto row = repo.find(c)) list.push_back(email_config::view(*row));
+      return json_response(http::status::ok, {{"configurations", list}}, v, keep);
+    }
+    if (id.empty() && req.method() == http::verb::post) {
+      if (box_ == nullptr)
+        throw Problem{http::status::service_unavailable, "No master key", "this server has no master key to seal secrets"};
+      const json body = parse_body(req);
+      if (auto violations = configuration_schema().validate(body); !violations.empty()) {
+        json errors = json::array();
+        for (const auto& x : violations) errors.push_back({{"pointer", x.instance_path}, {"message", x.message}});
+        throw Problem{http::status::bad_request, "Invalid request", json_schema::describe({violations[0]}), errors};
+      }
+      email_config::Input in;
+      try {
+        if (body.contains("dsn")) in = email_config::parse_dsn(body["dsn"]);
+        else in.provider = body.value("provider", "");
+        if (body.contains("provider") && body.contains("dsn") && body["provider"] != in.provider)
+          throw email_config::InputError("provider contradicts the DSN (" + in.provider + ")");
+        if (body.contains("host")) in.host = body["host"];
+        if (body.contains("port")) in.port = body["port"].get<int>();
+        if (body.contains("username")) in.username = body["username"];
+        if (body.contains("tls")) in.tls = body["tls"];
+        in.from_address = body.value("from", "");
+        in.from_name = body.value("from_name", "");
+        in.reply_to_address = body.value("reply_to", "");
+        if (body.contains("secret")) in.secret = body["secret"].get<std::string>();
+        db::EmailConfiguration row;
+        row.id = repo.new_id();
+        row.user_id = who.user_id;  // from the token: a user can only create its own
+        email_config::apply(in, row, *box_, true);
+        repo.create(row, who.user_id);
+        return json_response(http::status::created, email_config::view(*repo.find(row.id)), v, keep);
+      } catch (const email_config::InputError& e) {
+        throw Problem{http::status::unprocessable_entity, "Invalid configuration", e.what()};
+      }
+    }
+    if (!id.empty() && (req.method() == http::verb::get || req.method() == http::verb::delete_)) {
+      if (visible_configurations(who, id).empty())
+        throw Problem{http::status::not_found, "Not found", "no email configuration " + id};
+      auto row = repo.find(id);
+      if (!row) throw Problem{http::status::not_found, "Not found", "no email configuration " + id};
+      if (req.method() == http::verb::get) return json_response(http::status::ok, email_config::view(*row), v, keep);
+      try {
+        repo.remove(row->id, row->user_id, who.user_id);
+      } catch (const pqxx::foreign_key_violation&) {
+        throw Problem{http::status::conflict, "In use", "emails still refer to configuration " + id};
+      }
+      Response r(http::status::no_content, v);
+      r.keep_alive(keep);
+      r.prepare_payload();
+      return r;
+    }
+    throw Problem{http::status::method_not_allowed, "Method not allowed", "GET, POST or DELETE"};
+  }
+
   db::Pool& pool_;
   Metrics& metrics_;
+  const crypto::SecretBox* box_;
 };
 
 class Session : public std::enable_shared_from_this<Session> {
@@ -323,7 +413,8 @@ class Session : public std::enable_shared_from_this<Session> {
 }  // namespace
 
 struct Server::Impl {
-  Impl(db::Pool& pool, ApiOptions opts) : options(std::move(opts)), handler(pool, metrics), acceptor(io) {}
+  Impl(db::Pool& pool, ApiOptions opts, const crypto::SecretBox* box)
+      : options(std::move(opts)), handler(pool, metrics, box), acceptor(io) {}
 
   void accept() {
     acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
@@ -341,7 +432,8 @@ struct Server::Impl {
   std::vector<std::thread> threads;
 };
 
-Server::Server(db::Pool& pool, ApiOptions options) : impl_(std::make_unique<Impl>(pool, std::move(options))) {}
+Server::Server(db::Pool& pool, ApiOptions options, const crypto::SecretBox* box)
+    : impl_(std::make_unique<Impl>(pool, std::move(options), box)) {}
 
 Server::~Server() { stop(); }
 

@@ -4,6 +4,7 @@
 // PostgreSQL's row-level security (migration 006) applies. See docs/api.md.
 #pragma once
 
+#include "crypto.hpp"
 #include "db.hpp"
 
 #include <chrono>
@@ -21,7 +22,9 @@ struct ApiOptions {
 
 class Server {
  public:
-  Server(db::Pool& pool, ApiOptions options);
+  // `box` seals the secrets of configurations created through the API; without it those
+  // requests are refused (503).
+  Server(db::Pool& pool, ApiOptions options, const crypto::SecretBox* box = nullptr);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

@@ -2,6 +2,7 @@
 // isolation (another user's email is 404), problem+json errors that name the field, and
 // nothing written when a request is refused.
 #include "api.hpp"
+#include "crypto.hpp"
 #include "db.hpp"
 #include "harness.hpp"
 #include "migrate.hpp"
@@ -35,7 +36,7 @@ class Api : public ::testing::Test {
     mailroom::api::ApiOptions options;
     options.listen = "127.0.0.1:0";
     options.max_body_bytes = 64 * 1024;
-    server_ = std::make_unique<mailroom::api::Server>(pool_, options);
+    server_ = std::make_unique<mailroom::api::Server>(pool_, options, &box_);
     mailroom::HttpClientOptions http;
     http.base_url = "http://127.0.0.1:" + std::to_string(server_->start());
     client_ = mailroom::make_http_client(http);
@@ -66,6 +67,7 @@ class Api : public ::testing::Test {
   std::string url_ = mailroom::testing::fresh_database();
   mailroom::db::Pool pool_{url_, 4};
   std::string alice_, bob_, alice_config_, bob_config_;
+  mailroom::crypto::SecretBox box_{mailroom::crypto::KeyRing::parse(mailroom::crypto::generate_key_entry("k1"), "t")};
   std::unique_ptr<mailroom::api::Server> server_;
   std::unique_ptr<mailroom::HttpClient> client_;
 };
@@ -165,6 +167,40 @@ TEST_F(Api, MetricsCountRequestsAndQueueDepth) {
   EXPECT_NE(m.body.find("mailroom_emails{status=\"queued\"} 1"), std::string::npos) << m.body;
   EXPECT_NE(m.body.find("mailroom_http_requests_total{route=\"/v1/emails\",code=\"202\"} 1"), std::string::npos) << m.body;
   EXPECT_NE(m.body.find("mailroom_http_requests_total{route=\"/v1/emails/{id}\",code=\"404\"} 1"), std::string::npos) << m.body;
+}
+
+TEST_F(Api, EmailConfigurationsAreTheCallersOwnAndSecretsAreWriteOnly) {
+  auto list = json::parse(call("GET", "/v1/email-configurations", "mr_alice").body)["configurations"];
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_EQ(list[0]["id"], alice_config_);
+  EXPECT_EQ(call("GET", "/v1/email-configurations/" + bob_config_, "mr_alice").status, 404);
+  EXPECT_EQ(call("DELETE", "/v1/email-configurations/" + bob_config_, "mr_alice").status, 404);
+
+  const json create{{"dsn", "smtp://ada@relay.example:587"}, {"from", "ada@example.com"}, {"secret", "pw-Xq81-secret"}};
+  const auto created = call("POST", "/v1/email-configurations", "mr_alice", create.dump());
+  ASSERT_EQ(created.status, 201) << created.body;
+  EXPECT_EQ(created.body.find("pw-Xq81-secret"), std::string::npos) << "a secret came back";
+  const json config = json::parse(created.body);
+  EXPECT_EQ(config["smtp_host"], "relay.example");
+  EXPECT_TRUE(config["secrets"].contains("smtp_password_encrypted"));
+  EXPECT_EQ(one("SELECT user_id::text FROM email_configurations WHERE id = '" + config["id"].get<std::string>() + "'"), alice_);
+  EXPECT_EQ(call("GET", "/v1/email-configurations/" + config["id"].get<std::string>(), "mr_alice").body.find("pw-Xq81"),
+            std::string::npos);
+
+  auto unknown = create;
+  unknown["owner"] = bob_;
+  const auto refused = call("POST", "/v1/email-configurations", "mr_alice", unknown.dump());
+  EXPECT_EQ(refused.status, 400);
+  EXPECT_EQ(problem(refused)["detail"], "at (root): property 'owner' is not allowed");
+  const auto incomplete = call("POST", "/v1/email-configurations", "mr_alice",
+                               json{{"dsn", "smtp://ada@relay.example"}, {"from", "ada@example.com"}}.dump());
+  EXPECT_EQ(incomplete.status, 422);
+  EXPECT_NE(problem(incomplete)["detail"].get<std::string>().find("needs a password"), std::string::npos);
+
+  call("POST", "/v1/emails", "mr_alice", email_for(alice_config_).dump());
+  EXPECT_EQ(call("DELETE", "/v1/email-configurations/" + alice_config_, "mr_alice").status, 409) << "emails refer to it";
+  EXPECT_EQ(call("DELETE", "/v1/email-configurations/" + config["id"].get<std::string>(), "mr_alice").status, 204);
+  EXPECT_EQ(json::parse(call("GET", "/v1/email-configurations", "mr_alice").body)["configurations"].size(), 1u);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 // Requests the document itself forbids (unknown fields, bad formats, no token) are Prism's
 // to refuse; mailroom's own answers to them are tested directly in api_pgtest.cpp.
 #include "api.hpp"
+#include "crypto.hpp"
 #include "db.hpp"
 #include "harness.hpp"
 #include "migrate.hpp"
@@ -72,7 +73,8 @@ TEST(ApiThroughPrism, RequestsAndResponsesMatchTheOpenApiDocument) {
 
   mailroom::api::ApiOptions options;
   options.listen = "127.0.0.1:0";
-  mailroom::api::Server server(pool, options);
+  const mailroom::crypto::SecretBox box(mailroom::crypto::KeyRing::parse(mailroom::crypto::generate_key_entry("k1"), "t"));
+  mailroom::api::Server server(pool, options, &box);
   Prism prism(server.start());
   mailroom::HttpClientOptions http;
   http.base_url = "http://127.0.0.1:" + std::to_string(prism.port());
@@ -113,6 +115,18 @@ TEST(ApiThroughPrism, RequestsAndResponsesMatchTheOpenApiDocument) {
   expect(call("POST", "/v1/emails", "mr_bob", email.dump()), 404, "POST with another user's configuration");
   const json templated{{"configuration", c.id}, {"to", "carol@example.com"}, {"template", "welcome"}};
   expect(call("POST", "/v1/emails", "mr_alice", templated.dump()), 422, "template data missing");
+
+  expect(call("GET", "/v1/email-configurations", "mr_alice"), 200, "list configurations");
+  expect(call("GET", "/v1/email-configurations/" + c.id, "mr_alice"), 200, "get a configuration");
+  expect(call("GET", "/v1/email-configurations/" + c.id, "mr_bob"), 404, "get another user's configuration");
+  const json config{{"dsn", "smtp://ada@relay.example:587"}, {"from", "ada@example.com"}, {"secret", "pw"}};
+  const auto created = call("POST", "/v1/email-configurations", "mr_bob", config.dump());
+  expect(created, 201, "create a configuration");
+  expect(call("POST", "/v1/email-configurations", "mr_bob", json{{"provider", "sendgrid"}, {"from", "b@example.com"}}.dump()),
+         422, "create an incomplete configuration");
+  expect(call("DELETE", "/v1/email-configurations/" + json::parse(created.body).value("id", ""), "mr_bob"), 204,
+         "delete a configuration");
+  expect(call("DELETE", "/v1/email-configurations/" + c.id, "mr_alice"), 409, "delete a configuration in use");
 }
 
 }  // namespace
