@@ -196,24 +196,6 @@ class Handler {
     }
   }
 
-  static queue::EmailRequest to_request(const json& j) {
-    queue::EmailRequest r;
-    r.configuration_id = j.at("configuration");
-    r.to = j.at("to");
-    r.to_name = j.value("to_name", "");
-    r.cc = j.value("cc", std::vector<std::string>{});
-    r.bcc = j.value("bcc", std::vector<std::string>{});
-    r.subject = j.value("subject", "");
-    r.text_body = j.value("text", "");
-    r.html_body = j.value("html", "");
-    r.template_name = j.value("template", "");
-    r.data = j.value("data", json::object());
-    r.priority = j.value("priority", 100);
-    r.send_at = j.value("send_at", "");
-    r.max_retries = j.value("max_retries", 5);
-    return r;
-  }
-
   Response post_emails(const Request& req, const db::Authenticated& who) {
     const json body = parse_body(req);
     const bool many = body.is_object() && body.contains("emails");
@@ -231,7 +213,7 @@ class Handler {
                         ": " + errors[0]["message"].get<std::string>(),
                     errors};
     std::vector<queue::EmailRequest> requests;
-    for (const auto& item : items) requests.push_back(to_request(item));
+    for (const auto& item : items) requests.push_back(queue::email_request_from_json(item));  // schema-checked above
     if (auto key = req["Idempotency-Key"]; !key.empty()) {
       if (many) throw Problem{http::status::bad_request, "Invalid request", "Idempotency-Key applies to a single email"};
       requests[0].idempotency_key = std::string(key);

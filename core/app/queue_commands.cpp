@@ -38,35 +38,6 @@ struct SendOptions {
   int priority = 100, max_retries = 5;
 };
 
-queue::EmailRequest request_from_json(const json& j, std::size_t line) {
-  const std::string where = "line " + std::to_string(line) + ": ";
-  static const std::set<std::string> known = {"configuration", "to", "to_name", "cc", "bcc", "subject", "text", "html",
-                                              "template", "data", "idempotency_key", "priority", "send_at", "max_retries"};
-  if (!j.is_object()) throw queue::EnqueueError(where + "each line must be a JSON object");
-  for (const auto& [key, value] : j.items())
-    if (!known.contains(key)) throw queue::EnqueueError(where + "unknown field '" + key + "'");
-  queue::EmailRequest r;
-  try {
-    r.configuration_id = j.at("configuration").get<std::string>();
-    r.to = j.at("to").get<std::string>();
-    r.to_name = j.value("to_name", "");
-    r.cc = j.value("cc", std::vector<std::string>{});
-    r.bcc = j.value("bcc", std::vector<std::string>{});
-    r.subject = j.value("subject", "");
-    r.text_body = j.value("text", "");
-    r.html_body = j.value("html", "");
-    r.template_name = j.value("template", "");
-    r.data = j.value("data", json::object());
-    r.idempotency_key = j.value("idempotency_key", "");
-    r.priority = j.value("priority", 100);
-    r.send_at = j.value("send_at", "");
-    r.max_retries = j.value("max_retries", 5);
-  } catch (const json::exception& e) {
-    throw queue::EnqueueError(where + "a field is missing or has the wrong type (" + std::string(e.what()) + ")");
-  }
-  return r;
-}
-
 int send(const Globals& globals, const SendOptions& o) {
   std::vector<queue::EmailRequest> requests;
   if (!o.file.empty()) {
@@ -82,7 +53,11 @@ int send(const Globals& globals, const SendOptions& o) {
       } catch (const json::parse_error&) {
         throw queue::EnqueueError("line " + std::to_string(n) + ": not valid JSON");
       }
-      requests.push_back(request_from_json(j, n));
+      try {
+        requests.push_back(queue::email_request_from_json(j));
+      } catch (const queue::EnqueueError& e) {
+        throw queue::EnqueueError("line " + std::to_string(n) + ": " + e.what());
+      }
     }
   } else {
     if (o.configuration.empty() || o.to.empty()) throw queue::EnqueueError("--configuration and --to are required (or --file)");

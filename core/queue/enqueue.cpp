@@ -4,6 +4,7 @@
 
 #include <map>
 #include <regex>
+#include <set>
 
 namespace mailroom::queue {
 namespace {
@@ -119,6 +120,42 @@ std::vector<EnqueueResult> enqueue(db::Pool& pool, const std::vector<EmailReques
     results[i].duplicate = written[row_of_request[i]].duplicate;
   }
   return results;
+}
+
+EmailRequest email_request_from_json(const nlohmann::json& j) {
+  static const std::set<std::string> known = {"configuration", "to", "to_name", "cc", "bcc", "subject", "text", "html",
+                                              "template", "data", "idempotency_key", "priority", "send_at", "max_retries"};
+  if (!j.is_object()) throw EnqueueError("an email must be a JSON object");
+  for (const auto& [key, value] : j.items())
+    if (!known.contains(key)) throw EnqueueError("unknown field '" + key + "'");
+  for (const char* required : {"configuration", "to"})
+    if (!j.contains(required)) throw EnqueueError(std::string("missing field '") + required + "'");
+  EmailRequest r;
+  std::string field;
+  auto get = [&](const char* name, auto fallback) {
+    field = name;
+    return j.contains(name) ? j[name].get<decltype(fallback)>() : fallback;
+  };
+  try {
+    r.configuration_id = get("configuration", std::string());
+    r.to = get("to", std::string());
+    r.to_name = get("to_name", std::string());
+    r.cc = get("cc", std::vector<std::string>{});
+    r.bcc = get("bcc", std::vector<std::string>{});
+    r.subject = get("subject", std::string());
+    r.text_body = get("text", std::string());
+    r.html_body = get("html", std::string());
+    r.template_name = get("template", std::string());
+    r.data = get("data", nlohmann::json::object());
+    r.idempotency_key = get("idempotency_key", std::string());
+    r.priority = get("priority", 100);
+    r.send_at = get("send_at", std::string());
+    r.max_retries = get("max_retries", 5);
+  } catch (const nlohmann::json::exception&) {
+    throw EnqueueError("field '" + field + "' has the wrong type");
+  }
+  if (!r.data.is_object()) throw EnqueueError("field 'data' must be an object");
+  return r;
 }
 
 double backoff_seconds(int attempt, std::mt19937_64& rng) {

@@ -40,6 +40,12 @@ struct EmailRequest {
   std::string idempotency_key;
 };
 
+// An email as JSON, the shape `mailroom send --file` lines and the API's NewEmail share:
+// configuration, to, to_name, cc, bcc, subject, text, html, template, data, idempotency_key,
+// priority, send_at, max_retries. Unknown members are refused; a missing or mistyped one
+// throws EnqueueError naming it.
+EmailRequest email_request_from_json(const nlohmann::json& email);
+
 struct EnqueueResult {
   std::string id;                       // empty when nothing was queued
   bool duplicate = false;               // the idempotency key returned an earlier email
