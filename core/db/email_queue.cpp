@@ -1,30 +1,10 @@
 #include "db.hpp"
+#include "sql_arrays.hpp"
 
 #include <set>
 
 namespace mailroom::db {
 namespace {
-
-// A PostgreSQL array literal of text values, for unnest($n::type[]) parameters: libpqxx
-// 6.4 has no array parameters.
-std::string text_array(const std::vector<std::string>& items) {
-  std::string out = "{";
-  for (std::size_t i = 0; i < items.size(); ++i) {
-    if (i > 0) out += ',';
-    out += '"';
-    for (char c : items[i]) {
-      if (c == '"' || c == '\\') out += '\\';
-      out += c;
-    }
-    out += '"';
-  }
-  return out + "}";
-}
-
-std::vector<std::string> parse_text_array(const pqxx::field& field) {
-  // Read through array_to_json so that quoting is JSON's, not PostgreSQL's.
-  return nlohmann::json::parse(field.as<std::string>()).get<std::vector<std::string>>();
-}
 
 std::string text_or_empty(const pqxx::field& f) { return f.is_null() ? "" : f.as<std::string>(); }
 
@@ -149,8 +129,8 @@ std::vector<ClaimedEmail> EmailQueue::claim(const std::string& worker, std::size
     e.configuration_id = r["configuration_id"].as<std::string>();
     e.recipient_email = r["recipient_email"].as<std::string>();
     e.recipient_name = text_or_empty(r["recipient_name"]);
-    e.cc = parse_text_array(r["cc"]);
-    e.bcc = parse_text_array(r["bcc"]);
+    e.cc = from_json_array(r["cc"]);
+    e.bcc = from_json_array(r["bcc"]);
     e.from_address = text_or_empty(r["from_address"]);
     e.from_name = text_or_empty(r["from_name"]);
     e.reply_to_address = text_or_empty(r["reply_to_address"]);

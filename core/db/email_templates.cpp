@@ -1,4 +1,5 @@
 #include "db.hpp"
+#include "sql_arrays.hpp"
 
 namespace mailroom::db {
 namespace {
@@ -16,15 +17,10 @@ TemplateRow to_row(const pqxx::row& r) {
   t.subject = r[4].as<std::string>();
   t.text_body = r[5].as<std::string>();
   t.html_body = r[6].as<std::string>();
-  t.variables = nlohmann::json::parse(r[7].as<std::string>()).get<std::vector<std::string>>();
+  t.variables = from_json_array(r[7]);
   t.is_active = r[8].as<bool>();
   t.is_system_template = r[9].as<bool>();
   return t;
-}
-
-std::string text_array(const std::vector<std::string>& items) {
-  nlohmann::json j = items;
-  return j.dump();
 }
 
 }  // namespace
@@ -35,7 +31,7 @@ std::string Templates::save(const TemplateRow& t, const std::string& actor_id) {
     id = tx.exec_params1(
               "INSERT INTO email_templates (user_id, name, description, subject, text_body, html_body, variables,"
               " is_active, created_by, updated_by) VALUES ($1::uuid, $2, NULLIF($3, ''), $4, NULLIF($5, ''),"
-              " NULLIF($6, ''), ARRAY(SELECT jsonb_array_elements_text($7::jsonb)), $8, $1::uuid, $1::uuid)"
+              " NULLIF($6, ''), $7::text[], $8, $1::uuid, $1::uuid)"
               " ON CONFLICT (coalesce(user_id, '00000000-0000-0000-0000-000000000000'::uuid), name) DO UPDATE SET"
               " description = EXCLUDED.description, subject = EXCLUDED.subject, text_body = EXCLUDED.text_body,"
               " html_body = EXCLUDED.html_body, variables = EXCLUDED.variables, is_active = EXCLUDED.is_active,"

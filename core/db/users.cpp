@@ -1,4 +1,5 @@
 #include "db.hpp"
+#include "sql_arrays.hpp"
 
 namespace mailroom::db {
 namespace {
@@ -52,7 +53,7 @@ std::vector<AuditEntry> audit_for(Pool& pool, const std::string& resource_type, 
            resource_type, resource_id)) {
     entries.push_back(AuditEntry{r["user_id"].as<std::string>(), r["action"].as<std::string>(),
                                  r["resource_type"].as<std::string>(), r["resource_id"].as<std::string>(),
-                                 nlohmann::json::parse(r["changed_fields"].as<std::string>()).get<std::vector<std::string>>(),
+                                 from_json_array(r["changed_fields"]),
                                  nlohmann::json::parse(r["details"].as<std::string>())});
   }
   return entries;
