@@ -116,41 +116,30 @@ db::Completion outcome_of_error(const db::ClaimedEmail& e, const ErrorInfo& erro
   c.error_kind = std::string(to_string(error.kind));
   c.error_code = error.code;
   c.error_message = error.message;
-  switch (error.kind) {
-    case ErrorKind::quota:
-      // Quota is not the email's fault: wait for the reset, spend no attempt.
-      c.status = "queued";
-      c.delay_seconds = error.retry_after ? static_cast<double>(error.retry_after->count()) : 3600;
-      c.event_type = "queued";
-      c.event_status = "quota_deferred";
-      ++stats.deferred;
-      return c;
-    case ErrorKind::transient:
-    case ErrorKind::rate_limited:
-      if (e.retry_count < e.max_retries) {
-        c.status = "queued";
-        c.retry_increment = 1;
-        c.delay_seconds = error.retry_after ? static_cast<double>(error.retry_after->count())
-                                            : backoff_seconds(e.retry_count + 1, rng);
-        c.event_type = "failed";
-        c.event_status = "retry_scheduled";
-        ++stats.retried;
-        return c;
-      }
-      c.status = "failed";
-      c.retry_increment = 1;
-      c.event_type = "failed";
-      c.event_status = "retries_exhausted";
-      ++stats.failed;
-      return c;
-    default:
-      c.status = "failed";
-      c.retry_increment = 1;
-      c.event_type = "failed";
-      c.event_status = "permanent";
-      ++stats.failed;
-      return c;
+  if (error.kind == ErrorKind::quota) {
+    // Quota is not the email's fault: wait for the reset, spend no attempt.
+    c.status = "queued";
+    c.delay_seconds = error.retry_after ? static_cast<double>(error.retry_after->count()) : 3600;
+    c.event_type = "queued";
+    c.event_status = "quota_deferred";
+    ++stats.deferred;
+    return c;
   }
+  const bool retryable = error.kind == ErrorKind::transient || error.kind == ErrorKind::rate_limited;
+  c.retry_increment = 1;
+  c.event_type = "failed";
+  if (retryable && e.retry_count < e.max_retries) {
+    c.status = "queued";
+    c.delay_seconds = error.retry_after ? static_cast<double>(error.retry_after->count())
+                                        : backoff_seconds(e.retry_count + 1, rng);
+    c.event_status = "retry_scheduled";
+    ++stats.retried;
+    return c;
+  }
+  c.status = "failed";
+  c.event_status = retryable ? "retries_exhausted" : "permanent";
+  ++stats.failed;
+  return c;
 }
 
 class Worker {
