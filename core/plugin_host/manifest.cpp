@@ -59,7 +59,9 @@ const char* const kDnsCapabilitiesSchema = R"json({
       "items": { "enum": ["A", "AAAA", "CNAME", "MX", "TXT", "SPF", "DKIM", "DMARC"] } },
     "max_batch_size": { "type": "integer", "minimum": 1 },
     "requests_per_second": { "type": "number", "minimum": 0 },
-    "record_sets": { "type": "boolean" }
+    "record_sets": { "type": "boolean" },
+    "min_ttl": { "type": "integer", "minimum": 1 },
+    "max_ttl": { "type": "integer", "minimum": 1 }
   }
 })json";
 
@@ -148,6 +150,8 @@ std::variant<EmailCapabilities, DnsCapabilities> parse_capabilities(PluginKind k
   c.max_batch_size = declared.value("max_batch_size", c.max_batch_size);
   c.requests_per_second = declared.value("requests_per_second", 0.0);
   c.record_sets = declared.value("record_sets", false);
+  c.min_ttl = declared.value("min_ttl", c.min_ttl);
+  c.max_ttl = declared.value("max_ttl", c.max_ttl);
   return c;
 }
 

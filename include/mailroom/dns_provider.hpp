@@ -47,6 +47,8 @@ struct DnsCapabilities {
   std::size_t max_batch_size = 1;        // changes per apply() call
   double requests_per_second = 0;        // 0 = undeclared
   bool record_sets = false;              // the provider groups values by name and type
+  int min_ttl = 1;                       // TTLs apply() accepts, in seconds
+  int max_ttl = 2147483647;
 };
 
 class MAILROOM_SDK_EXPORT DnsProvider {

@@ -17,9 +17,8 @@
 #pragma once
 
 #include <mailroom/plugin.hpp>
+#include <mailroom/testkit/loaded_plugin.hpp>
 
-#include <boost/dll/library_info.hpp>
-#include <boost/dll/shared_library.hpp>
 #include <gtest/gtest.h>
 
 #include <algorithm>
@@ -32,48 +31,6 @@
 #include <vector>
 
 namespace mailroom::testkit {
-
-// A plugin file loaded for tests, with everything a provider's context refers to kept alive
-// for as long as the provider lives.
-class LoadedEmailPlugin {
- public:
-  explicit LoadedEmailPlugin(const std::filesystem::path& file) {
-    boost::dll::library_info info(file, false);
-    const auto symbols = info.symbols(kAliasSection);
-    if (std::find(symbols.begin(), symbols.end(), kEmailFactorySymbol) == symbols.end())
-      throw std::runtime_error(file.string() + " exports no email factory (MAILROOM_EMAIL_PLUGIN)");
-    library_ = std::make_shared<boost::dll::shared_library>(
-        file, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
-  }
-
-  std::shared_ptr<EmailProvider> create(nlohmann::json config, std::map<std::string, std::string> secrets = {},
-                                        std::string base_url = "") {
-    struct Held {
-      std::shared_ptr<boost::dll::shared_library> library;
-      std::unique_ptr<HttpClient> http;
-      std::unique_ptr<Logger> log;
-      std::unique_ptr<PluginContext> context;
-      std::unique_ptr<EmailProvider> provider;  // destroyed first
-    };
-    auto held = std::make_shared<Held>();
-    held->library = library_;
-    HttpClientOptions http;
-    http.base_url = std::move(base_url);
-    held->http = make_http_client(http);
-    std::vector<std::string> secret_values;
-    for (const auto& [name, value] : secrets) secret_values.push_back(value);
-    held->log = make_redacting_logger(secret_values, [](LogLevel, std::string_view) {});
-    held->context = std::make_unique<PluginContext>(
-        PluginContext{"under_test", std::move(config), std::move(secrets), *held->http, *held->log, system_clock()});
-    auto& factory = library_->get_alias<EmailProviderFactory>(kEmailFactorySymbol);
-    held->provider = factory(*held->context);
-    EmailProvider* raw = held->provider.get();
-    return std::shared_ptr<EmailProvider>(std::move(held), raw);
-  }
-
- private:
-  std::shared_ptr<boost::dll::shared_library> library_;
-};
 
 class EmailConformance : public ::testing::Test {
  protected:

@@ -1,0 +1,112 @@
+// Cloudflare's API v4 for tests: the stateful fake (tests/tools/cloudflare_fake.py) behind
+// Prism's validating proxy, serving the official schema with the normalisations of
+// tests/tools/cloudflare_spec.py. Every request a plugin sends and every answer the fake
+// gives is checked against that document; violations() lists what was not.
+//
+// Needs MAILROOM_TOOLS_DIR (tests/tools) and MAILROOM_TEST_DATA_DIR (tests/data) defined.
+#pragma once
+
+#include "prism.hpp"
+#include "process.hpp"
+
+#include <mailroom/http.hpp>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace mailroom::testing {
+
+struct CloudflareMockOptions {
+  std::string token = "cf-test-token";
+  std::vector<std::string> zones = {"example.test"};
+  int max_per_page = 5;  // small pages, so that listing must follow them
+};
+
+class CloudflareMock {
+ public:
+  using Options = CloudflareMockOptions;
+
+  explicit CloudflareMock(Options options = {}) : options_(std::move(options)) {
+    dir_ = std::filesystem::temp_directory_path() / ("mr-cf-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
+    std::filesystem::create_directories(dir_);
+    run("python3 " MAILROOM_TOOLS_DIR "/cloudflare_spec.py " MAILROOM_TEST_DATA_DIR
+        "/cloudflare-dns-subset.openapi.json " + shell_quote((dir_ / "cloudflare.json").string()));
+    start_fake();
+    prism_ = std::make_unique<Prism>(MAILROOM_TOOLS_DIR "/node_modules/.bin/prism", (dir_ / "cloudflare.json").string(),
+                                     fake_url(), (dir_ / "prism.log").string());
+    prism_->wait_ready("/zones", {{"Authorization", "Bearer " + options_.token}});
+  }
+  ~CloudflareMock() {
+    prism_.reset();
+    ::kill(fake_pid_, SIGTERM);
+    ::waitpid(fake_pid_, nullptr, 0);
+    std::filesystem::remove_all(dir_);
+  }
+
+  const std::string& token() const { return options_.token; }
+  // What a plugin talks to: Prism.
+  std::string url() const { return prism_->url(); }
+  // The fake itself, for the test's control calls.
+  std::string fake_url() const { return "http://127.0.0.1:" + std::to_string(fake_port_); }
+  std::string violations() const { return prism_->violations(); }
+
+  // The next `count` record writes answer 429 with Retry-After: `retry_after`.
+  void rate_limit(int count, int retry_after) {
+    control("POST", "/__control", nlohmann::json{{"rate_limit", count}, {"retry_after", retry_after}}.dump());
+  }
+  nlohmann::json requests() { return nlohmann::json::parse(control("GET", "/__requests", "")); }
+  nlohmann::json records(const std::string& zone) { return nlohmann::json::parse(control("GET", "/__records?zone=" + zone, "")); }
+
+ private:
+  void start_fake() {
+    int out[2];
+    EXPECT_EQ(::pipe(out), 0);
+    fake_pid_ = ::fork();
+    if (fake_pid_ == 0) {
+      ::dup2(out[1], 1);
+      ::close(out[0]);
+      std::vector<std::string> args = {"/usr/bin/python3", MAILROOM_TOOLS_DIR "/cloudflare_fake.py", "--token",
+                                       options_.token, "--max-per-page", std::to_string(options_.max_per_page)};
+      for (const auto& zone : options_.zones) args.insert(args.end(), {"--zone", zone});
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      ::execv(argv[0], argv.data());
+      ::_exit(127);
+    }
+    ::close(out[1]);
+    FILE* f = ::fdopen(out[0], "r");
+    char line[64] = {};
+    if (std::fgets(line, sizeof line, f) != nullptr) std::sscanf(line, "PORT %d", &fake_port_);
+    std::fclose(f);
+    EXPECT_GT(fake_port_, 0) << "the Cloudflare fake did not start";
+  }
+
+  std::string control(const std::string& method, const std::string& target, const std::string& body) {
+    HttpClientOptions http;
+    http.base_url = fake_url();
+    auto client = make_http_client(http);
+    HttpHeaders headers;
+    if (!body.empty()) headers.add("Content-Type", "application/json");
+    return client->send({method, target, headers, body}).body;
+  }
+
+  static inline int counter_ = 0;
+  Options options_;
+  std::filesystem::path dir_;
+  pid_t fake_pid_ = -1;
+  int fake_port_ = 0;
+  std::unique_ptr<Prism> prism_;
+};
+
+}  // namespace mailroom::testing
