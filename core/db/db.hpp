@@ -265,6 +265,80 @@ struct QuotaDecision {
 // refuses (and marks is_quota_exceeded) when either is used up.
 QuotaDecision take_quota(Pool& pool, const std::string& user_id);
 
+// --- dns_zones and dns_records ---------------------------------------------------------
+struct DnsZoneRow {
+  std::string id, user_id, name, provider, plugin, provider_zone_id;
+  nlohmann::json settings = nlohmann::json::object();
+  std::string secrets_encrypted;  // "v1:..." of a JSON object, or empty
+  std::string created_at;
+};
+
+struct DnsRecordRow {
+  std::string id, user_id, zone_id, provider, provider_record_id;
+  std::string record_type, name, value;
+  int ttl = 3600;
+  std::optional<int> priority;
+  std::string status = "pending";  // pending | active | failed | invalid
+  std::string validation_status;   // valid | mismatch | missing | error, or empty
+  std::string desired = "present"; // present | absent
+  std::string last_error, served_value, validated_at, updated_at;
+};
+
+// What applying one planned change did.
+struct DnsOutcome {
+  std::string record_id;
+  enum class Kind { active, failed, deleted } kind = Kind::active;
+  std::string provider_record_id;  // active
+  std::string error;               // failed
+};
+
+// What validating one record found.
+struct DnsValidation {
+  std::string record_id;
+  std::string validation_status;  // valid | mismatch | missing | error
+  std::string served_value;
+};
+
+class DnsZones {
+ public:
+  explicit DnsZones(Pool& pool) : pool_(pool) {}
+  std::string new_id();
+  // Throws DbError when the user already has a zone of that name, or a value is invalid.
+  void create(const DnsZoneRow& zone, const std::string& actor_id);
+  std::optional<DnsZoneRow> find(const std::string& user_id, const std::string& name);
+  std::vector<DnsZoneRow> list(const std::string& user_id);  // empty: every user's
+  bool remove(const std::string& id, const std::string& actor_id);
+  void set_provider_zone_id(const std::string& id, const std::string& provider_zone_id, const std::string& actor_id);
+  // Key rotation: zones whose secrets are not sealed under `key_id`, and new ciphertexts.
+  std::vector<DnsZoneRow> needing_rotation(const std::string& key_id, std::size_t limit);
+  void store_ciphertexts(const std::vector<DnsZoneRow>& zones, const std::string& actor_id);
+
+ private:
+  Pool& pool_;
+};
+
+class DnsRecords {
+ public:
+  explicit DnsRecords(Pool& pool) : pool_(pool) {}
+  // Every record of the zone, present and absent, by name.
+  std::vector<DnsRecordRow> list(const std::string& zone_id);
+  // Adds desired records (status pending) in one transaction; returns their ids. Throws
+  // DbError naming the record at fault.
+  std::vector<std::string> add(const std::vector<DnsRecordRow>& records, const std::string& actor_id);
+  // Changes what a desired record holds (status back to pending), in one transaction.
+  void change(const std::vector<DnsRecordRow>& records, const std::string& actor_id);
+  // Marks a record absent: the next apply deletes it at the provider. False if unknown.
+  bool mark_absent(const std::string& zone_id, const std::string& record_id, const std::string& actor_id);
+  // Writes what an apply did, in one transaction.
+  void record_outcomes(const std::vector<DnsOutcome>& outcomes, const std::string& actor_id);
+  // Writes what a validation found, in one transaction: validation_status, served_value,
+  // validated_at; status 'invalid' on mismatch or missing, back to 'active' when valid.
+  void record_validations(const std::vector<DnsValidation>& validations, const std::string& actor_id);
+
+ private:
+  Pool& pool_;
+};
+
 // --- api_tokens -------------------------------------------------------------------------
 struct ApiToken {
   std::string id, user_id, name, prefix, expires_at, last_used_at, revoked_at, created_at;
