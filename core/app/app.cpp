@@ -172,6 +172,7 @@ int run(int argc, char** argv) {
   add_email_config_commands(app, globals, action);
   add_queue_commands(app, globals, action);
   add_token_commands(app, globals, action);
+  add_dns_commands(app, globals, action);
 
   try {
     app.parse(argc, argv);

@@ -36,5 +36,6 @@ void add_user_commands(CLI::App& app, const Globals& globals, Action& action);
 void add_email_config_commands(CLI::App& app, const Globals& globals, Action& action);
 void add_queue_commands(CLI::App& app, const Globals& globals, Action& action);
 void add_token_commands(CLI::App& app, const Globals& globals, Action& action);
+void add_dns_commands(CLI::App& app, const Globals& globals, Action& action);
 
 }  // namespace mailroom::app

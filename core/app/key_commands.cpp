@@ -66,6 +66,22 @@ int keys_rotate(const Globals& globals, std::size_t batch_size) {
     rows += batch.size();
     std::cerr << "rotated " << values << " secret(s) in " << rows << " configuration(s) to key '" << newest << "'\n";
   }
+  db::DnsZones zones(pool);
+  for (;;) {
+    auto batch = zones.needing_rotation(newest, batch_size);
+    if (batch.empty()) break;
+    for (auto& zone : batch) {
+      const auto ad = crypto::associated_data("dns_zones", "secrets_encrypted", zone.id);
+      try {
+        zone.secrets_encrypted = box.seal(box.open(zone.secrets_encrypted, ad), ad);
+      } catch (const crypto::CryptoError& e) {
+        throw crypto::CryptoError("dns zone " + zone.name + ": " + e.what());
+      }
+      ++values;
+    }
+    zones.store_ciphertexts(batch, "");
+    std::cerr << "rotated the secrets of " << batch.size() << " DNS zone(s) to key '" << newest << "'\n";
+  }
   std::cout << "every secret is under key '" << newest << "' (" << values << " re-encrypted)\n";
   return 0;
 }

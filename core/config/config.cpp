@@ -6,6 +6,7 @@
 #include <charconv>
 #include <fstream>
 #include <functional>
+#include <regex>
 #include <sstream>
 
 extern char** environ;
@@ -113,6 +114,22 @@ const std::vector<Key>& keys() {
          return std::string("must be one of debug, info, warn, error");
        },
        [](const Config& c) { return json(c.log_level); }},
+      {"dns.resolver", "MAILROOM_DNS_RESOLVER", Type::string,
+       [](Config& c, const json& v) {
+         c.dns_resolver = v.get<std::string>();
+         static const std::regex server(R"(^(\d{1,3}(\.\d{1,3}){3}|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?$)");
+         std::size_t start = 0;
+         while (!c.dns_resolver.empty()) {
+           const auto comma = c.dns_resolver.find(',', start);
+           const std::string one = c.dns_resolver.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
+           if (!std::regex_match(one, server))
+             return "'" + one + "' is not ADDRESS[:PORT] (IPv6 in brackets), comma-separated";
+           if (comma == std::string::npos) break;
+           start = comma + 1;
+         }
+         return std::string();
+       },
+       [](const Config& c) { return json(c.dns_resolver); }},
   };
   return table;
 }

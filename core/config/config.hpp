@@ -42,6 +42,7 @@ struct Config {
   std::filesystem::path master_key_file;
   bool master_key_from_env = false;  // MAILROOM_MASTER_KEY is set (its value is not kept here)
   std::string log_level = "info";
+  std::string dns_resolver;  // "ADDRESS[:PORT],..." for DNS validation; empty: the system's
 
   // Where each key's value came from: "default", "file /etc/mailroom/mailroom.json",
   // or "environment MAILROOM_X".

@@ -1,6 +1,7 @@
 #include "crypto.hpp"
 
 #include <openssl/evp.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 
 #include <memory>
@@ -123,6 +124,21 @@ std::string generate_key_entry(const std::string& id) {
   std::array<unsigned char, 32> bytes{};
   if (RAND_bytes(bytes.data(), static_cast<int>(bytes.size())) != 1) throw CryptoError("OpenSSL has no randomness");
   return id + ":" + base64_encode(bytes.data(), bytes.size());
+}
+
+std::string generate_dkim_key(const std::string& algorithm) {
+  EVP_PKEY* key = nullptr;
+  if (algorithm == "rsa") key = EVP_PKEY_Q_keygen(nullptr, nullptr, "RSA", static_cast<size_t>(2048));
+  else if (algorithm == "ed25519") key = EVP_PKEY_Q_keygen(nullptr, nullptr, "ED25519");
+  else throw CryptoError("DKIM key algorithm '" + algorithm + "' is not rsa or ed25519");
+  if (key == nullptr) throw CryptoError("OpenSSL could not generate a " + algorithm + " key");
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> owned(key, EVP_PKEY_free);
+  std::unique_ptr<BIO, decltype(&BIO_free)> bio(BIO_new(BIO_s_mem()), BIO_free);
+  if (!bio || PEM_write_bio_PrivateKey(bio.get(), key, nullptr, nullptr, 0, nullptr, nullptr) != 1)
+    throw CryptoError("OpenSSL could not write the key");
+  char* data = nullptr;
+  const long length = BIO_get_mem_data(bio.get(), &data);
+  return std::string(data, static_cast<std::size_t>(length));
 }
 
 std::string random_token(std::size_t bytes) {

@@ -48,6 +48,9 @@ std::string generate_key_entry(const std::string& id);
 // `bytes` random bytes, base64url without padding: API tokens and the like.
 std::string random_token(std::size_t bytes);
 
+// A new DKIM signing key as PEM (PKCS#8): "rsa" (2048 bits) or "ed25519".
+std::string generate_dkim_key(const std::string& algorithm);
+
 // "mailroom:<table>.<column>:<row id>"
 std::string associated_data(std::string_view table, std::string_view column, std::string_view row_id);
 

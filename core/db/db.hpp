@@ -322,11 +322,10 @@ class DnsRecords {
   explicit DnsRecords(Pool& pool) : pool_(pool) {}
   // Every record of the zone, present and absent, by name.
   std::vector<DnsRecordRow> list(const std::string& zone_id);
-  // Adds desired records (status pending) in one transaction; returns their ids. Throws
-  // DbError naming the record at fault.
-  std::vector<std::string> add(const std::vector<DnsRecordRow>& records, const std::string& actor_id);
-  // Changes what a desired record holds (status back to pending), in one transaction.
-  void change(const std::vector<DnsRecordRow>& records, const std::string& actor_id);
+  // Adds desired records to the zone (status pending) and changes what others hold (back to
+  // pending), in one transaction; returns the new rows' ids. Throws DbError naming a record.
+  std::vector<std::string> save(const std::string& zone_id, const std::vector<DnsRecordRow>& added,
+                                const std::vector<DnsRecordRow>& changed, const std::string& actor_id);
   // Marks a record absent: the next apply deletes it at the provider. False if unknown.
   bool mark_absent(const std::string& zone_id, const std::string& record_id, const std::string& actor_id);
   // Writes what an apply did, in one transaction.

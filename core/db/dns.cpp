@@ -172,39 +172,33 @@ std::vector<DnsRecordRow> DnsRecords::list(const std::string& zone_id) {
   return out;
 }
 
-std::vector<std::string> DnsRecords::add(const std::vector<DnsRecordRow>& records, const std::string& actor_id) {
+std::vector<std::string> DnsRecords::save(const std::string& zone_id, const std::vector<DnsRecordRow>& added,
+                                          const std::vector<DnsRecordRow>& changed, const std::string& actor_id) {
   std::vector<std::string> ids;
-  if (records.empty()) return ids;
-  const RecordArrays a(records);
-  guarded_write("record " + records.front().name, [&] {
+  const RecordArrays a(added), c(changed);
+  const std::string first = added.empty() ? (changed.empty() ? std::string() : changed.front().name) : added.front().name;
+  guarded_write("record " + first, [&] {
     transact(pool_, actor_id, [&](pqxx::work& tx) {
+      if (!changed.empty())
+        tx.exec_params(
+            "UPDATE dns_records d SET value = r.value, ttl = r.ttl::int, priority = NULLIF(r.priority, '')::int, "
+            "status = 'pending', desired = 'present', last_error = NULL, validation_status = NULL "
+            "FROM unnest($2::uuid[], $3::text[], $4::text[], $5::text[]) AS r(id, value, ttl, priority) "
+            "WHERE d.id = r.id AND d.zone_id = $1::uuid",
+            zone_id, text_array(c.id), text_array(c.value), text_array(c.ttl), text_array(c.priority));
+      if (added.empty()) return;
       const auto rows = tx.exec_params(
           "INSERT INTO dns_records (user_id, zone_id, provider, record_type, name, value, ttl, priority) "
           "SELECT z.user_id, z.id, z.provider, r.type, r.name, r.value, r.ttl::int, NULLIF(r.priority, '')::int "
           "FROM dns_zones z, unnest($2::text[], $3::text[], $4::text[], $5::text[], $6::text[]) "
           "WITH ORDINALITY AS r(type, name, value, ttl, priority, n) WHERE z.id = $1::uuid ORDER BY r.n "
           "RETURNING id::text",
-          records.front().zone_id, text_array(a.type), text_array(a.name), text_array(a.value), text_array(a.ttl),
-          text_array(a.priority));
-      if (rows.size() != records.size()) throw DbError("no such zone");
+          zone_id, text_array(a.type), text_array(a.name), text_array(a.value), text_array(a.ttl), text_array(a.priority));
+      if (rows.size() != added.size()) throw DbError("no such zone");
       for (const auto& r : rows) ids.push_back(r[0].as<std::string>());
     });
   });
   return ids;
-}
-
-void DnsRecords::change(const std::vector<DnsRecordRow>& records, const std::string& actor_id) {
-  if (records.empty()) return;
-  const RecordArrays a(records);
-  guarded_write("record " + records.front().name, [&] {
-    transact(pool_, actor_id, [&](pqxx::work& tx) {
-      tx.exec_params(
-          "UPDATE dns_records d SET value = r.value, ttl = r.ttl::int, priority = NULLIF(r.priority, '')::int, "
-          "status = 'pending', desired = 'present', last_error = NULL, validation_status = NULL "
-          "FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[]) AS r(id, value, ttl, priority) WHERE d.id = r.id",
-          text_array(a.id), text_array(a.value), text_array(a.ttl), text_array(a.priority));
-    });
-  });
 }
 
 bool DnsRecords::mark_absent(const std::string& zone_id, const std::string& record_id, const std::string& actor_id) {
@@ -262,8 +256,9 @@ void DnsRecords::record_validations(const std::vector<DnsValidation>& validation
   transact(pool_, actor_id, [&](pqxx::work& tx) {
     tx.exec_params(
         "UPDATE dns_records d SET validation_status = r.vs, served_value = r.served, validated_at = now(), "
-        "status = CASE WHEN r.vs IN ('mismatch', 'missing') THEN 'invalid' "
-        "              WHEN r.vs = 'valid' AND d.status = 'invalid' THEN 'active' ELSE d.status END "
+        "status = CASE WHEN d.status NOT IN ('active', 'invalid') THEN d.status "  // not applied yet
+        "              WHEN r.vs IN ('mismatch', 'missing') THEN 'invalid' "
+        "              WHEN r.vs = 'valid' THEN 'active' ELSE d.status END "
         "FROM unnest($1::uuid[], $2::text[], $3::text[]) AS r(id, vs, served) WHERE d.id = r.id",
         text_array(ids), text_array(statuses), text_array(served));
   });

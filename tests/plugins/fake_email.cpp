@@ -24,7 +24,8 @@ class FakeEmail final : public mailroom::EmailProvider {
   explicit FakeEmail(mailroom::PluginContext& context)
       : record_file_(context.config.value("record_file", "")),
         state_dir_(context.config.value("state_dir", "")),
-        delay_ms_(context.config.value("delay_ms", 0)) {}
+        delay_ms_(context.config.value("delay_ms", 0)),
+        spf_(context.config.value("spf", "")) {}
 
   mailroom::SendReceipt send(const mailroom::OutgoingEmail& email) override {
     using mailroom::ErrorKind;
@@ -50,6 +51,11 @@ class FakeEmail final : public mailroom::EmailProvider {
 
   void verify() override {}
 
+  std::vector<mailroom::RecordSpec> dns_requirements(const std::string& domain) override {
+    if (spf_.empty()) return {};
+    return {{mailroom::RecordType::SPF, domain, spf_, 3600, std::nullopt}};
+  }
+
  private:
   // True the first time an email id is seen (a marker file per id in state_dir).
   bool first_attempt(const std::string& id) {
@@ -73,6 +79,7 @@ class FakeEmail final : public mailroom::EmailProvider {
   std::string record_file_;
   std::string state_dir_;
   int delay_ms_;
+  std::string spf_;
 };
 
 }  // namespace
@@ -86,7 +93,8 @@ MAILROOM_EMAIL_PLUGIN(FakeEmail, R"json({
     "properties": {
       "record_file": { "type": "string" },
       "state_dir": { "type": "string" },
-      "delay_ms": { "type": "integer", "minimum": 0 }
+      "delay_ms": { "type": "integer", "minimum": 0 },
+      "spf": { "type": "string", "description": "the SPF mechanism dns_requirements() states" }
     }
   },
   "capabilities": { "max_recipients": 100, "max_message_bytes": 10485760 }

@@ -13,6 +13,7 @@
 #include <mailroom/mime.hpp>
 #include <mailroom/plugin.hpp>
 
+#include <arpa/inet.h>
 #include <curl/curl.h>
 
 #include <cstring>
@@ -58,6 +59,7 @@ class SmtpRelay final : public mailroom::EmailProvider {
     const auto& c = context.config;
     tls_ = c.value("tls", std::string("starttls"));
     const std::string host = c.at("host").get<std::string>();
+    host_ = host;
     const int port = c.value("port", tls_ == "implicit" ? 465 : 587);
     url_ = std::string(tls_ == "implicit" ? "smtps://" : "smtp://") + host + ":" + std::to_string(port);
     username_ = c.value("username", "");
@@ -122,6 +124,20 @@ class SmtpRelay final : public mailroom::EmailProvider {
     if (code != CURLE_OK) throw error_for(code);
   }
 
+  // The relay's addresses send for the domain (SPF), and the DKIM key mailroom signs with.
+  std::vector<mailroom::RecordSpec> dns_requirements(const std::string& domain) override {
+    std::vector<mailroom::RecordSpec> out;
+    unsigned char address[16];
+    const std::string mechanism = inet_pton(AF_INET, host_.c_str(), address) == 1    ? "ip4:" + host_
+                                  : inet_pton(AF_INET6, host_.c_str(), address) == 1 ? "ip6:" + host_
+                                                                                      : "a:" + host_;
+    out.push_back({mailroom::RecordType::SPF, domain, mechanism, 3600, std::nullopt});
+    if (dkim_ && dkim_->domain == domain)
+      out.push_back({mailroom::RecordType::DKIM, dkim_->selector + "._domainkey." + domain,
+                     mailroom::dkim::dns_record(dkim_->private_key_pem), 3600, std::nullopt});
+    return out;
+  }
+
  private:
   void prepare() {
     replies_.clear();
@@ -173,7 +189,7 @@ class SmtpRelay final : public mailroom::EmailProvider {
     return ProviderError(ErrorKind::transient, "curl_" + std::to_string(static_cast<int>(code)), detail);
   }
 
-  std::string url_, tls_, username_, password_, oauth_token_, ca_file_;
+  std::string host_, url_, tls_, username_, password_, oauth_token_, ca_file_;
   int timeout_ = 60;
   std::optional<mailroom::dkim::SigningKey> dkim_;
   CURL* handle_ = nullptr;
