@@ -51,7 +51,8 @@ class ZoneResolver : public mailroom::resolver::Resolver {
           timeout = true;
           continue;
         }
-        const auto& [rtype, value] = *r.items().begin();
+        const std::string rtype = r.begin().key();
+        const json& value = r.begin().value();
         if (rtype == "CNAME") cname = lower_name(value.get<std::string>());
         if (rtype == "TXT" && value == "NONE") continue;
         if ((rtype == "TXT" || (rtype == "SPF" && !has_txt)) && type == QueryType::TXT) {
