@@ -1,11 +1,14 @@
 // The HTTP API (Boost.Beast): JSON over HTTP/1.1 with keep-alive, bearer tokens,
-// application/problem+json errors, /healthz, /readyz, /metrics and /v1/openapi.json.
+// application/problem+json errors, /healthz, /readyz, /metrics and /v1/openapi.json, and the
+// /v1 resources: emails, email configurations, templates, suppressions, quota, audit log,
+// DNS zones and records, provider webhooks.
 // Every user-facing query runs as the role mailroom_app with mailroom.actor_id set, so
 // PostgreSQL's row-level security (migration 006) applies. See docs/api.md.
 #pragma once
 
 #include "crypto.hpp"
 #include "db.hpp"
+#include "plugin_host.hpp"
 
 #include <chrono>
 #include <memory>
@@ -18,13 +21,15 @@ struct ApiOptions {
   std::size_t threads = 2;
   std::size_t max_body_bytes = 1024 * 1024;
   std::chrono::seconds request_timeout{30};
+  std::string dns_resolver;  // for the DNS endpoints' validate and email-setup; empty: the system's
 };
 
 class Server {
  public:
-  // `box` seals the secrets of configurations created through the API; without it those
-  // requests are refused (503).
-  Server(db::Pool& pool, ApiOptions options, const crypto::SecretBox* box = nullptr);
+  // `box` seals and opens secrets (configurations, zones); without it those requests are
+  // refused (503). `plugins` serves verify, DNS and webhooks; without it they answer 503.
+  Server(db::Pool& pool, ApiOptions options, const crypto::SecretBox* box = nullptr,
+         const plugin_host::PluginHost* plugins = nullptr);
   ~Server();
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;

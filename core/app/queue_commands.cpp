@@ -138,7 +138,8 @@ int serve(const Globals& globals, bool until_empty, double lease, int deadline, 
   if (with_api) {
     api::ApiOptions api_options;
     api_options.listen = config.api_listen;
-    server = std::make_unique<api::Server>(api_pool, api_options, &box);
+    api_options.dns_resolver = config.dns_resolver;
+    server = std::make_unique<api::Server>(api_pool, api_options, &box, &host);
     const auto port = server->start();
     spdlog::info("API listening on {}:{}", config.api_listen.substr(0, config.api_listen.rfind(':')), port);
   }

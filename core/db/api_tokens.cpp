@@ -64,12 +64,8 @@ std::optional<Authenticated> ApiTokens::authenticate(const std::string& secret) 
 }
 
 void transact_as_app(Pool& pool, const std::string& actor_id, const std::function<void(pqxx::work&)>& work) {
-  auto connection = pool.acquire();
-  pqxx::work tx(*connection);
-  tx.exec("SET LOCAL ROLE mailroom_app");
-  tx.exec_params("SELECT set_config('mailroom.actor_id', $1, true)", actor_id);
-  work(tx);
-  tx.commit();
+  ActingAs scope(actor_id);
+  transact(pool, actor_id, work);
 }
 
 }  // namespace mailroom::db

@@ -59,8 +59,36 @@ class Pool {
 };
 
 // Runs `work(tx)` in one transaction whose mailroom.actor_id is `actor_id` (a user id, or
-// empty for none) and commits it; an exception rolls everything back.
+// empty for none) and commits it; an exception rolls everything back. Inside an ActingAs
+// scope the transaction runs as mailroom_app for the scope's actor instead.
 void transact(Pool& pool, const std::string& actor_id, const std::function<void(pqxx::work&)>& work);
+
+// While it lives, every statement the repositories run on this thread runs as the role
+// mailroom_app with mailroom.actor_id = `actor_id`, so PostgreSQL's row-level security
+// (migration 006) limits it to the actor's rows (all rows for an admin). The API opens one
+// per request: a repository call that forgot a user filter still sees only the caller's rows.
+class ActingAs {
+ public:
+  explicit ActingAs(std::string actor_id);
+  ~ActingAs();
+  ActingAs(const ActingAs&) = delete;
+  ActingAs& operator=(const ActingAs&) = delete;
+
+ private:
+  std::optional<std::string> previous_;
+};
+
+// A read-only transaction for the repositories: plain outside an ActingAs scope, as
+// mailroom_app for the scope's actor inside one.
+class Reader {
+ public:
+  explicit Reader(Pool& pool);
+  pqxx::transaction_base& tx() { return *tx_; }
+
+ private:
+  Pool::Lease lease_;
+  std::unique_ptr<pqxx::transaction_base> tx_;
+};
 
 // --- users ---------------------------------------------------------------------------
 struct User {
@@ -189,6 +217,29 @@ struct DeliveryLogRow {
   std::string event_type, event_status, error_code, error_message, provider, created_at;
 };
 
+// A provider's event about an email, as the webhook route maps it to a delivery log.
+struct WebhookEvent {
+  std::string message_id;    // the provider's message id (email_queue.message_id)
+  std::string event_id;      // the provider's event id; empty: never de-duplicated
+  std::string event_type;    // a seed value: sent, bounced, opened, clicked, complained
+  std::string event_status;  // delivered, deferred, hard, soft, the clicked URL, ...
+  std::string error_message;
+  std::string new_status;    // bounced | spam | "" (no status change)
+  std::string suppress;      // hard_bounce | complaint | "" (no suppression)
+  std::string recipient;     // suppressed address; empty: the email's recipient
+};
+
+struct WebhookOutcome {
+  std::size_t recorded = 0, duplicates = 0, unmatched = 0;
+};
+
+// Which emails to list, newest first; `after` continues a listing (a cursor from the last page).
+struct EmailFilter {
+  std::string status, recipient, configuration_id;
+  std::string after_created_micros, after_id;  // the last row of the previous page
+  std::size_t limit = 50;
+};
+
 class EmailQueue {
  public:
   explicit EmailQueue(Pool& pool) : pool_(pool) {}
@@ -210,7 +261,13 @@ class EmailQueue {
 
   std::map<std::string, long> status_counts(const std::string& user_id);
   std::optional<QueueEmailRow> find(const std::string& id);
+  // Newest first, at most filter.limit; each row's created_micros feeds the next cursor.
+  std::vector<std::pair<QueueEmailRow, std::string>> list(const EmailFilter& filter);
   std::vector<DeliveryLogRow> logs(const std::string& id);
+  // Records a configuration's webhook events in one transaction: a delivery log each (an
+  // event id seen before for the email is a duplicate), status changes, suppressions.
+  WebhookOutcome record_events(const std::string& configuration_id, const std::string& provider,
+                               const std::vector<WebhookEvent>& events);
   // failed -> queued now (attempts reset); returns false when the email is not failed.
   bool retry(const std::string& id, const std::string& actor_id);
   // queued -> failed ("cancelled"); returns false when the email is not queued.
@@ -264,6 +321,14 @@ struct QuotaDecision {
 // Counts one send against the user's daily and hourly quota, resetting expired windows;
 // refuses (and marks is_quota_exceeded) when either is used up.
 QuotaDecision take_quota(Pool& pool, const std::string& user_id);
+
+struct QuotaRow {
+  int daily_limit = 0, daily_used = 0, hourly_limit = 0, hourly_used = 0;
+  std::string daily_reset_at, hourly_reset_at, exceeded_at;
+  bool exceeded = false;
+};
+// The user's Google Workspace quota counters, if it has sent through Google Workspace.
+std::optional<QuotaRow> quota_of(Pool& pool, const std::string& user_id);
 
 // --- dns_zones and dns_records ---------------------------------------------------------
 struct DnsZoneRow {
@@ -382,6 +447,18 @@ struct AuditEntry {
 };
 
 std::vector<AuditEntry> audit_for(Pool& pool, const std::string& resource_type, const std::string& resource_id);
+
+struct AuditFilter {
+  std::string resource_type, resource_id;
+  std::string before_id;  // continue after this entry (entries come newest first)
+  std::size_t limit = 50;
+};
+struct AuditRow {
+  std::string id, created_at;
+  AuditEntry entry;
+};
+// Audit entries, newest first (the reader's row-level security decides whose).
+std::vector<AuditRow> audit_list(Pool& pool, const AuditFilter& filter);
 
 // --- schema_migrations (for core/migrate) ---------------------------------------------
 struct AppliedMigration {

@@ -88,8 +88,8 @@ struct RecordArrays {
 }  // namespace
 
 std::string DnsZones::new_id() {
-  auto connection = pool_.acquire();
-  pqxx::nontransaction tx(*connection);
+  Reader reader(pool_);
+  auto& tx = reader.tx();
   return tx.exec("SELECT gen_random_uuid()::text")[0][0].as<std::string>();
 }
 
@@ -105,8 +105,8 @@ void DnsZones::create(const DnsZoneRow& z, const std::string& actor_id) {
 }
 
 std::optional<DnsZoneRow> DnsZones::find(const std::string& user_id, const std::string& name) {
-  auto connection = pool_.acquire();
-  pqxx::nontransaction tx(*connection);
+  Reader reader(pool_);
+  auto& tx = reader.tx();
   const auto rows = tx.exec_params(std::string("SELECT ") + kZoneColumns +
                                        " FROM dns_zones WHERE user_id = $1::uuid AND name = $2",
                                    user_id, name);
@@ -115,8 +115,8 @@ std::optional<DnsZoneRow> DnsZones::find(const std::string& user_id, const std::
 }
 
 std::vector<DnsZoneRow> DnsZones::list(const std::string& user_id) {
-  auto connection = pool_.acquire();
-  pqxx::nontransaction tx(*connection);
+  Reader reader(pool_);
+  auto& tx = reader.tx();
   const auto rows = tx.exec_params(std::string("SELECT ") + kZoneColumns +
                                        " FROM dns_zones WHERE $1 = '' OR user_id = NULLIF($1, '')::uuid ORDER BY name",
                                    user_id);
@@ -142,8 +142,8 @@ void DnsZones::set_provider_zone_id(const std::string& id, const std::string& pr
 }
 
 std::vector<DnsZoneRow> DnsZones::needing_rotation(const std::string& key_id, std::size_t limit) {
-  auto connection = pool_.acquire();
-  pqxx::nontransaction tx(*connection);
+  Reader reader(pool_);
+  auto& tx = reader.tx();
   const auto rows = tx.exec_params(std::string("SELECT ") + kZoneColumns +
                                        " FROM dns_zones WHERE secrets_encrypted IS NOT NULL "
                                        "AND secrets_encrypted NOT LIKE 'v1:' || $1 || ':%' ORDER BY id LIMIT $2",
@@ -161,8 +161,8 @@ void DnsZones::store_ciphertexts(const std::vector<DnsZoneRow>& zones, const std
 }
 
 std::vector<DnsRecordRow> DnsRecords::list(const std::string& zone_id) {
-  auto connection = pool_.acquire();
-  pqxx::nontransaction tx(*connection);
+  Reader reader(pool_);
+  auto& tx = reader.tx();
   const auto rows = tx.exec_params(std::string("SELECT ") + kRecordColumns +
                                        " FROM dns_records WHERE zone_id = $1::uuid ORDER BY name, record_type, value, id",
                                    zone_id);

@@ -61,8 +61,8 @@ void guarded_write(F&& write) {
 }  // namespace
 
 std::string EmailConfigurations::new_id() {
-  auto connection = pool_.acquire();
-  pqxx::nontransaction tx(*connection);
+  Reader reader(pool_);
+  auto& tx = reader.tx();
   return tx.exec("SELECT gen_random_uuid()::text")[0][0].as<std::string>();
 }
 
@@ -116,8 +116,8 @@ bool EmailConfigurations::remove(const std::string& id, const std::string& user_
 }
 
 std::optional<EmailConfiguration> EmailConfigurations::find(const std::string& id) {
-  auto connection = pool_.acquire();
-  pqxx::read_transaction tx(*connection);
+  Reader reader(pool_);
+  auto& tx = reader.tx();
   // A malformed id finds nothing rather than raising a cast error.
   const auto rows = tx.exec_params(std::string("SELECT ") + kColumns +
                                        " FROM email_configurations WHERE id::text = lower($1)",
@@ -127,8 +127,8 @@ std::optional<EmailConfiguration> EmailConfigurations::find(const std::string& i
 }
 
 std::vector<EmailConfiguration> EmailConfigurations::list(const std::string& user_id) {
-  auto connection = pool_.acquire();
-  pqxx::read_transaction tx(*connection);
+  Reader reader(pool_);
+  auto& tx = reader.tx();
   std::vector<EmailConfiguration> out;
   for (const auto& row : tx.exec_params(std::string("SELECT ") + kColumns +
                                             " FROM email_configurations WHERE $1 = '' OR user_id = NULLIF($1, '')::uuid "
@@ -139,8 +139,8 @@ std::vector<EmailConfiguration> EmailConfigurations::list(const std::string& use
 }
 
 std::vector<EmailConfiguration> EmailConfigurations::needing_rotation(const std::string& key_id, std::size_t limit) {
-  auto connection = pool_.acquire();
-  pqxx::read_transaction tx(*connection);
+  Reader reader(pool_);
+  auto& tx = reader.tx();
   std::string where;
   for (const auto& column : kEmailConfigSecretColumns)
     where += (where.empty() ? "" : " OR ") + ("(" + column + " IS NOT NULL AND " + column + " NOT LIKE $1)");

@@ -213,8 +213,8 @@ std::size_t EmailQueue::rescue() {
 }
 
 std::map<std::string, long> EmailQueue::status_counts(const std::string& user_id) {
-  auto connection = pool_.acquire();
-  pqxx::read_transaction tx(*connection);
+  Reader reader(pool_);
+  auto& tx = reader.tx();
   std::map<std::string, long> out;
   for (const auto& r : tx.exec_params("SELECT status, count(*) FROM email_queue WHERE $1 = '' OR user_id = NULLIF($1, '')::uuid "
                                       "GROUP BY status",
@@ -223,17 +223,14 @@ std::map<std::string, long> EmailQueue::status_counts(const std::string& user_id
   return out;
 }
 
-std::optional<QueueEmailRow> EmailQueue::find(const std::string& id) {
-  auto connection = pool_.acquire();
-  pqxx::read_transaction tx(*connection);
-  const auto rows = tx.exec_params(
-      "SELECT id::text, user_id::text, coalesce(email_configuration_id::text, ''), status, recipient_email, subject,"
-      " coalesce(message_id, ''), coalesce(last_error, ''), coalesce(last_error_kind, ''), run_at::text,"
-      " created_at::text, coalesce(sent_at::text, ''), coalesce(idempotency_key, ''), retry_count, max_retries"
-      " FROM email_queue WHERE id::text = lower($1)",
-      id);
-  if (rows.empty()) return std::nullopt;
-  const auto& r = rows[0];
+namespace {
+const char* const kQueueRowColumns =
+    "id::text, user_id::text, coalesce(email_configuration_id::text, ''), status, recipient_email, subject,"
+    " coalesce(message_id, ''), coalesce(last_error, ''), coalesce(last_error_kind, ''), run_at::text,"
+    " created_at::text, coalesce(sent_at::text, ''), coalesce(idempotency_key, ''), retry_count, max_retries,"
+    " (extract(epoch FROM created_at) * 1000000)::bigint::text";
+
+QueueEmailRow to_queue_row(const pqxx::row& r) {
   QueueEmailRow e;
   e.id = r[0].as<std::string>();
   e.user_id = r[1].as<std::string>();
@@ -252,10 +249,34 @@ std::optional<QueueEmailRow> EmailQueue::find(const std::string& id) {
   e.max_retries = r[14].as<int>();
   return e;
 }
+}  // namespace
+
+std::optional<QueueEmailRow> EmailQueue::find(const std::string& id) {
+  Reader reader(pool_);
+  const auto rows = reader.tx().exec_params(
+      std::string("SELECT ") + kQueueRowColumns + " FROM email_queue WHERE id::text = lower($1)", id);
+  if (rows.empty()) return std::nullopt;
+  return to_queue_row(rows[0]);
+}
+
+std::vector<std::pair<QueueEmailRow, std::string>> EmailQueue::list(const EmailFilter& f) {
+  Reader reader(pool_);
+  const auto rows = reader.tx().exec_params(
+      std::string("SELECT ") + kQueueRowColumns +
+          " FROM email_queue WHERE ($1 = '' OR status = $1) AND ($2 = '' OR lower(recipient_email) = lower($2))"
+          " AND ($3 = '' OR email_configuration_id::text = lower($3))"
+          " AND ($4 = '' OR ((extract(epoch FROM created_at) * 1000000)::bigint, id) < (NULLIF($4, '')::bigint, $5::uuid))"
+          " ORDER BY created_at DESC, id DESC LIMIT $6",
+      f.status, f.recipient, f.configuration_id, f.after_created_micros, f.after_id.empty() ? "00000000-0000-0000-0000-000000000000" : f.after_id,
+      static_cast<long>(f.limit));
+  std::vector<std::pair<QueueEmailRow, std::string>> out;
+  for (const auto& r : rows) out.emplace_back(to_queue_row(r), r[15].as<std::string>());
+  return out;
+}
 
 std::vector<DeliveryLogRow> EmailQueue::logs(const std::string& id) {
-  auto connection = pool_.acquire();
-  pqxx::read_transaction tx(*connection);
+  Reader reader(pool_);
+  auto& tx = reader.tx();
   std::vector<DeliveryLogRow> out;
   for (const auto& r : tx.exec_params(
            "SELECT event_type, coalesce(event_status, ''), coalesce(error_code, ''), coalesce(error_message, ''),"
@@ -265,6 +286,42 @@ std::vector<DeliveryLogRow> EmailQueue::logs(const std::string& id) {
     out.push_back({r[0].as<std::string>(), r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<std::string>(),
                    r[4].as<std::string>(), r[5].as<std::string>()});
   return out;
+}
+
+WebhookOutcome EmailQueue::record_events(const std::string& configuration_id, const std::string& provider,
+                                         const std::vector<WebhookEvent>& events) {
+  WebhookOutcome outcome;
+  transact(pool_, "", [&](pqxx::work& tx) {
+    for (const auto& e : events) {
+      const auto email = tx.exec_params(
+          "SELECT id::text, user_id::text, recipient_email FROM email_queue "
+          "WHERE email_configuration_id = $1::uuid AND message_id = $2",
+          configuration_id, e.message_id);
+      if (email.empty()) {
+        ++outcome.unmatched;
+        continue;
+      }
+      const std::string id = email[0][0].as<std::string>(), user = email[0][1].as<std::string>();
+      const auto inserted = tx.exec_params(
+          "INSERT INTO email_delivery_logs (email_queue_id, user_id, event_type, event_status, error_message, provider,"
+          " provider_event_id) VALUES ($1::uuid, $2::uuid, $3, NULLIF($4, ''), NULLIF($5, ''), $6, NULLIF($7, ''))"
+          " ON CONFLICT (email_queue_id, provider_event_id) WHERE provider_event_id IS NOT NULL DO NOTHING RETURNING id",
+          id, user, e.event_type, e.event_status, e.error_message, provider, e.event_id);
+      if (inserted.empty()) {
+        ++outcome.duplicates;
+        continue;
+      }
+      ++outcome.recorded;
+      if (!e.new_status.empty())
+        tx.exec_params("UPDATE email_queue SET status = $2 WHERE id = $1::uuid AND status IN ('sent', 'bounced')", id,
+                       e.new_status);
+      if (!e.suppress.empty())
+        tx.exec_params("INSERT INTO email_suppressions (user_id, email, reason) VALUES ($1::uuid, lower($2), $3) "
+                       "ON CONFLICT (user_id, lower(email)) DO NOTHING",
+                       user, e.recipient.empty() ? email[0][2].as<std::string>() : e.recipient, e.suppress);
+    }
+  });
+  return outcome;
 }
 
 bool EmailQueue::retry(const std::string& id, const std::string& actor_id) {
@@ -324,8 +381,8 @@ bool Suppressions::remove(const std::string& user_id, const std::string& email) 
 }
 
 std::vector<std::pair<std::string, std::string>> Suppressions::list(const std::string& user_id) {
-  auto connection = pool_.acquire();
-  pqxx::read_transaction tx(*connection);
+  Reader reader(pool_);
+  auto& tx = reader.tx();
   std::vector<std::pair<std::string, std::string>> out;
   for (const auto& r : tx.exec_params("SELECT email, reason FROM email_suppressions WHERE user_id = $1::uuid ORDER BY email",
                                       user_id))
@@ -341,6 +398,19 @@ std::vector<std::string> Suppressions::which(pqxx::work& tx, const std::string& 
                                       user_id, text_array(emails)))
     out.push_back(r[0].as<std::string>());
   return out;
+}
+
+std::optional<QuotaRow> quota_of(Pool& pool, const std::string& user_id) {
+  Reader reader(pool);
+  const auto rows = reader.tx().exec_params(
+      "SELECT daily_quota_limit, daily_quota_used, hourly_quota_limit, hourly_quota_used, "
+      "coalesce(daily_quota_reset_at::text, ''), coalesce(hourly_quota_reset_at::text, ''), is_quota_exceeded, "
+      "coalesce(quota_exceeded_at::text, '') FROM google_workspace_quota WHERE user_id = $1::uuid",
+      user_id);
+  if (rows.empty()) return std::nullopt;
+  const auto& r = rows[0];
+  return QuotaRow{r[0].as<int>(), r[1].as<int>(), r[2].as<int>(), r[3].as<int>(), r[4].as<std::string>(),
+                  r[5].as<std::string>(), r[7].as<std::string>(), r[6].as<bool>()};
 }
 
 QuotaDecision take_quota(Pool& pool, const std::string& user_id) {

@@ -44,8 +44,8 @@ std::string Templates::save(const TemplateRow& t, const std::string& actor_id) {
 }
 
 std::optional<TemplateRow> Templates::find(const std::string& user_id, const std::string& name) {
-  auto connection = pool_.acquire();
-  pqxx::read_transaction tx(*connection);
+  Reader reader(pool_);
+  auto& tx = reader.tx();
   // The user's own template of that name wins over the system one.
   const auto rows = tx.exec_params(std::string("SELECT ") + kColumns +
                                        " FROM email_templates WHERE name = $2 AND is_active AND"
@@ -57,8 +57,8 @@ std::optional<TemplateRow> Templates::find(const std::string& user_id, const std
 }
 
 std::vector<TemplateRow> Templates::list(const std::string& user_id) {
-  auto connection = pool_.acquire();
-  pqxx::read_transaction tx(*connection);
+  Reader reader(pool_);
+  auto& tx = reader.tx();
   std::vector<TemplateRow> out;
   for (const auto& r : tx.exec_params(std::string("SELECT ") + kColumns +
                                           " FROM email_templates WHERE user_id = NULLIF($1, '')::uuid OR user_id IS NULL"

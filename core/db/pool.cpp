@@ -1,5 +1,8 @@
 #include "db.hpp"
 
+#include <optional>
+#include <utility>
+
 namespace mailroom::db {
 
 Pool::Pool(std::string url, std::size_t size) : url_(std::move(url)), size_(size == 0 ? 1 : size) {}
@@ -41,10 +44,32 @@ void Pool::give_back(std::unique_ptr<pqxx::connection> connection) {
   available_.notify_one();
 }
 
+namespace {
+// Set: statements run as mailroom_app for this actor (which may be empty: no one's rows).
+thread_local std::optional<std::string> t_acting_as;
+
+void enter_scope(pqxx::transaction_base& tx, const std::string& actor_id) {
+  if (t_acting_as) tx.exec("SET LOCAL ROLE mailroom_app");
+  tx.exec_params("SELECT set_config('mailroom.actor_id', $1, true)", t_acting_as ? *t_acting_as : actor_id);
+}
+}  // namespace
+
+ActingAs::ActingAs(std::string actor_id) : previous_(std::exchange(t_acting_as, std::move(actor_id))) {}
+ActingAs::~ActingAs() { t_acting_as = std::move(previous_); }
+
+Reader::Reader(Pool& pool) : lease_(pool.acquire()) {
+  if (!t_acting_as) {
+    tx_ = std::make_unique<pqxx::nontransaction>(*lease_);
+  } else {
+    tx_ = std::make_unique<pqxx::work>(*lease_);
+    enter_scope(*tx_, "");
+  }
+}
+
 void transact(Pool& pool, const std::string& actor_id, const std::function<void(pqxx::work&)>& work) {
   auto connection = pool.acquire();
   pqxx::work tx(*connection);
-  tx.exec_params("SELECT set_config('mailroom.actor_id', $1, true)", actor_id);
+  enter_scope(tx, actor_id);
   work(tx);
   tx.commit();
 }

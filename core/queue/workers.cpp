@@ -1,6 +1,8 @@
 #include "email_config.hpp"
 #include "queue.hpp"
 
+#include "metrics.hpp"
+
 #include <spdlog/spdlog.h>
 
 #include <condition_variable>
@@ -205,6 +207,18 @@ class Worker {
   }
 
   db::Completion send(const db::ClaimedEmail& email) {
+    const auto started = std::chrono::steady_clock::now();
+    db::Completion c = attempt(email);
+    const std::string provider = c.provider.empty() ? std::string("unknown") : c.provider;
+    const std::string outcome = c.status == "queued" ? (c.event_status.empty() ? "retry" : c.event_status) : c.status;
+    auto& registry = metrics::Registry::global();
+    registry.add("mailroom_sends_total", {{"provider", provider}, {"outcome", outcome}});
+    registry.observe("mailroom_send_duration_seconds", {{"provider", provider}},
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    return c;
+  }
+
+  db::Completion attempt(const db::ClaimedEmail& email) {
     std::string provider_name;
     try {
       if (email.configuration_id.empty())

@@ -10,6 +10,11 @@
 // (every send takes that long).
 #include <mailroom/plugin.hpp>
 
+#include <nlohmann/json.hpp>
+#include <openssl/crypto.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -25,7 +30,8 @@ class FakeEmail final : public mailroom::EmailProvider {
       : record_file_(context.config.value("record_file", "")),
         state_dir_(context.config.value("state_dir", "")),
         delay_ms_(context.config.value("delay_ms", 0)),
-        spf_(context.config.value("spf", "")) {}
+        spf_(context.config.value("spf", "")),
+        webhook_secret_(context.config.value("webhook_secret", "")) {}
 
   mailroom::SendReceipt send(const mailroom::OutgoingEmail& email) override {
     using mailroom::ErrorKind;
@@ -50,6 +56,47 @@ class FakeEmail final : public mailroom::EmailProvider {
   }
 
   void verify() override {}
+
+  // Events as {"events": [{type, message_id, event_id, recipient, bounce_type, reason, url}]},
+  // signed with "X-Fake-Signature: sha256=<hex HMAC-SHA256(webhook_secret, body)>".
+  std::vector<mailroom::DeliveryEvent> parse_webhook(const mailroom::HttpRequest& request) override {
+    using mailroom::ErrorKind;
+    using mailroom::ProviderError;
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    HMAC(EVP_sha256(), webhook_secret_.data(), static_cast<int>(webhook_secret_.size()),
+         reinterpret_cast<const unsigned char*>(request.body.data()), request.body.size(), mac, &length);
+    std::string expected = "sha256=";
+    static const char* hex = "0123456789abcdef";
+    for (unsigned int i = 0; i < length; ++i) expected += {hex[mac[i] >> 4], hex[mac[i] & 15]};
+    const auto given = request.headers.get("X-Fake-Signature").value_or("");
+    if (webhook_secret_.empty() || given.size() != expected.size() ||
+        CRYPTO_memcmp(given.data(), expected.data(), expected.size()) != 0)
+      throw ProviderError(ErrorKind::auth, "signature", "the webhook signature does not match");
+    const auto body = nlohmann::json::parse(request.body, nullptr, false);
+    if (!body.is_object() || !body.contains("events") || !body["events"].is_array())
+      throw ProviderError(ErrorKind::invalid_request, "body", "expected {\"events\": [...]}");
+    std::vector<mailroom::DeliveryEvent> out;
+    for (const auto& e : body["events"]) {
+      mailroom::DeliveryEvent event;
+      const std::string type = e.value("type", "");
+      if (type == "delivered") event.type = mailroom::DeliveryEventType::delivered;
+      else if (type == "deferred") event.type = mailroom::DeliveryEventType::deferred;
+      else if (type == "bounced") event.type = mailroom::DeliveryEventType::bounced;
+      else if (type == "opened") event.type = mailroom::DeliveryEventType::opened;
+      else if (type == "clicked") event.type = mailroom::DeliveryEventType::clicked;
+      else if (type == "complained") event.type = mailroom::DeliveryEventType::complained;
+      else throw ProviderError(ErrorKind::invalid_request, "type", "unknown event type '" + type + "'");
+      event.provider_message_id = e.value("message_id", "");
+      event.provider_event_id = e.value("event_id", "");
+      event.recipient = e.value("recipient", "");
+      event.bounce_type = e.value("bounce_type", "");
+      event.reason = e.value("reason", "");
+      event.url = e.value("url", "");
+      out.push_back(event);
+    }
+    return out;
+  }
 
   std::vector<mailroom::RecordSpec> dns_requirements(const std::string& domain) override {
     if (spf_.empty()) return {};
@@ -80,6 +127,7 @@ class FakeEmail final : public mailroom::EmailProvider {
   std::string state_dir_;
   int delay_ms_;
   std::string spf_;
+  std::string webhook_secret_;
 };
 
 }  // namespace
@@ -94,8 +142,9 @@ MAILROOM_EMAIL_PLUGIN(FakeEmail, R"json({
       "record_file": { "type": "string" },
       "state_dir": { "type": "string" },
       "delay_ms": { "type": "integer", "minimum": 0 },
-      "spf": { "type": "string", "description": "the SPF mechanism dns_requirements() states" }
+      "spf": { "type": "string", "description": "the SPF mechanism dns_requirements() states" },
+      "webhook_secret": { "type": "string", "description": "the HMAC key of parse_webhook()" }
     }
   },
-  "capabilities": { "max_recipients": 100, "max_message_bytes": 10485760 }
+  "capabilities": { "max_recipients": 100, "max_message_bytes": 10485760, "webhooks": true }
 })json")

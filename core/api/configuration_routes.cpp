@@ -1,0 +1,131 @@
+// /v1/email-configurations: create (secrets write-only), list, get, update, delete, verify.
+#include "email_config.hpp"
+#include "queue.hpp"
+#include "routes.hpp"
+
+namespace mailroom::api {
+namespace {
+
+const crypto::SecretBox& box_of(Call& call) {
+  if (call.services.box == nullptr)
+    throw Problem{http::status::service_unavailable, "No master key", "this server has no master key for secrets"};
+  return *call.services.box;
+}
+
+db::EmailConfiguration visible_configuration(Call& call) {
+  auto row = db::EmailConfigurations(call.services.pool).find(call.params.at(0));  // row-level security decides
+  if (!row) throw not_found("email configuration " + call.params.at(0));
+  return *row;
+}
+
+// The request's fields as email_config's input (a DSN first, explicit fields over it).
+email_config::Input input_of(const json& body) {
+  email_config::Input in;
+  if (body.contains("dsn")) in = email_config::parse_dsn(body["dsn"]);
+  if (body.contains("provider")) {
+    if (body.contains("dsn") && body["provider"] != in.provider)
+      throw email_config::InputError("provider contradicts the DSN (" + in.provider + ")");
+    in.provider = body["provider"];
+  }
+  if (body.contains("host")) in.host = body["host"];
+  if (body.contains("port")) in.port = body["port"].get<int>();
+  if (body.contains("username")) in.username = body["username"];
+  if (body.contains("tls")) in.tls = body["tls"];
+  if (body.contains("from")) in.from_address = body["from"];
+  if (body.contains("from_name")) in.from_name = body["from_name"];
+  if (body.contains("reply_to")) in.reply_to_address = body["reply_to"];
+  if (body.contains("plugin")) in.plugin = body["plugin"];
+  if (body.contains("settings")) in.settings = body["settings"];
+  if (body.contains("secret")) in.secret = body["secret"].get<std::string>();
+  return in;
+}
+
+Response list(Call& call) {
+  json out = json::array();
+  for (const auto& row : db::EmailConfigurations(call.services.pool).list(call.who.user_id)) out.push_back(email_config::view(row));
+  return json_response(http::status::ok, {{"configurations", out}}, call.request);
+}
+
+Response create(Call& call) {
+  const auto& box = box_of(call);
+  const json body = parse_body(call.request);
+  check_body(body, "NewEmailConfiguration");
+  db::EmailConfigurations repo(call.services.pool);
+  try {
+    db::EmailConfiguration row;
+    row.id = repo.new_id();
+    row.user_id = call.who.user_id;  // from the token: a user creates only its own
+    email_config::apply(input_of(body), row, box, true);
+    repo.create(row, call.who.user_id);
+    return json_response(http::status::created, email_config::view(*repo.find(row.id)), call.request);
+  } catch (const email_config::InputError& e) {
+    throw Problem{http::status::unprocessable_entity, "Invalid configuration", e.what()};
+  } catch (const db::DbError& e) {
+    throw Problem{http::status::unprocessable_entity, "Invalid configuration", e.what()};
+  }
+}
+
+Response get(Call& call) { return json_response(http::status::ok, email_config::view(visible_configuration(call)), call.request); }
+
+Response update(Call& call) {
+  const auto& box = box_of(call);
+  const json body = parse_body(call.request);
+  check_body(body, "EmailConfigurationChange");
+  auto row = visible_configuration(call);
+  try {
+    email_config::apply(input_of(body), row, box, false);
+    if (body.contains("is_active")) row.is_active = body["is_active"];
+    if (body.contains("secret") || body.contains("host") || body.contains("username") || body.contains("port"))
+      row.is_verified = false;  // what was verified changed
+    db::EmailConfigurations(call.services.pool).update(row, call.who.user_id);
+  } catch (const email_config::InputError& e) {
+    throw Problem{http::status::unprocessable_entity, "Invalid configuration", e.what()};
+  } catch (const db::DbError& e) {
+    throw Problem{http::status::unprocessable_entity, "Invalid configuration", e.what()};
+  }
+  return json_response(http::status::ok, email_config::view(*db::EmailConfigurations(call.services.pool).find(row.id)),
+                       call.request);
+}
+
+Response remove(Call& call) {
+  const auto row = visible_configuration(call);
+  try {
+    db::EmailConfigurations(call.services.pool).remove(row.id, row.user_id, call.who.user_id);
+  } catch (const pqxx::foreign_key_violation&) {
+    throw Problem{http::status::conflict, "In use", "emails still refer to configuration " + row.id};
+  }
+  return no_content(call.request);
+}
+
+Response verify(Call& call) {
+  const auto& box = box_of(call);
+  if (call.services.plugins == nullptr)
+    throw Problem{http::status::service_unavailable, "No plugins", "this server has no plugins loaded"};
+  auto row = visible_configuration(call);
+  db::EmailConfigurations repo(call.services.pool);
+  try {
+    queue::make_provider(row, *call.services.plugins, box)->verify();
+  } catch (const ProviderError& e) {
+    if (row.is_verified) {
+      row.is_verified = false;
+      repo.update(row, call.who.user_id);
+    }
+    throw Problem{http::status::unprocessable_entity, "Not verified", "the provider refused: " + e.info().message};
+  }
+  row.is_verified = true;
+  repo.update(row, call.who.user_id);
+  return json_response(http::status::ok, email_config::view(*repo.find(row.id)), call.request);
+}
+
+}  // namespace
+
+void add_configuration_routes(std::vector<Route>& routes) {
+  routes.push_back({http::verb::get, "/v1/email-configurations", list});
+  routes.push_back({http::verb::post, "/v1/email-configurations", create});
+  routes.push_back({http::verb::get, "/v1/email-configurations/{id}", get});
+  routes.push_back({http::verb::patch, "/v1/email-configurations/{id}", update});
+  routes.push_back({http::verb::delete_, "/v1/email-configurations/{id}", remove});
+  routes.push_back({http::verb::post, "/v1/email-configurations/{id}/verify", verify});
+}
+
+}  // namespace mailroom::api

@@ -1,0 +1,158 @@
+// /v1/emails: queue one or many (Idempotency-Key), list with filters and a cursor, read one
+// with its delivery logs, retry a failed one, cancel a queued one.
+#include "queue.hpp"
+#include "routes.hpp"
+
+#include <regex>
+
+namespace mailroom::api {
+namespace {
+
+json text_or_null(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
+
+json email_json(const db::QueueEmailRow& e) {
+  return {{"id", e.id},
+          {"status", e.status},
+          {"to", e.recipient_email},
+          {"subject", e.subject},
+          {"configuration", text_or_null(e.configuration_id)},
+          {"message_id", text_or_null(e.message_id)},
+          {"retry_count", e.retry_count},
+          {"max_retries", e.max_retries},
+          {"last_error", text_or_null(e.last_error)},
+          {"run_at", e.run_at},
+          {"created_at", e.created_at},
+          {"sent_at", text_or_null(e.sent_at)}};
+}
+
+db::QueueEmailRow visible_email(Call& call) {
+  auto email = db::EmailQueue(call.services.pool).find(call.params.at(0));  // row-level security decides
+  if (!email) throw not_found("email " + call.params.at(0));
+  return *email;
+}
+
+Response post_emails(Call& call) {
+  const json body = parse_body(call.request);
+  const bool many = body.is_object() && body.contains("emails");
+  if (many) check_body(body, "NewEmails");
+  const json items = many ? body["emails"] : json::array({body});
+  json errors = json::array();
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    try {
+      check_body(items[i], "NewEmail");
+    } catch (const Problem& p) {
+      for (auto e : p.errors) {
+        if (many) e["pointer"] = "/emails/" + std::to_string(i) + e["pointer"].get<std::string>();
+        errors.push_back(e);
+      }
+    }
+  }
+  if (!errors.empty()) {
+    const std::string at = errors[0]["pointer"].get<std::string>();
+    throw Problem{http::status::bad_request, "Invalid request",
+                  "at " + (at.empty() ? std::string("(root)") : at) + ": " + errors[0]["message"].get<std::string>(), errors};
+  }
+  std::vector<queue::EmailRequest> requests;
+  try {
+    for (const auto& item : items) requests.push_back(queue::email_request_from_json(item));
+  } catch (const queue::EnqueueError& e) {
+    throw Problem{http::status::bad_request, "Invalid request", e.what()};
+  }
+  if (auto key = call.request["Idempotency-Key"]; !key.empty()) {
+    if (many) throw Problem{http::status::bad_request, "Invalid request", "Idempotency-Key applies to a single email"};
+    requests[0].idempotency_key = std::string(key);
+  }
+  // The configuration must be the caller's; someone else's is reported as missing.
+  db::EmailConfigurations configs(call.services.pool);
+  for (const auto& r : requests)
+    if (!configs.find(r.configuration_id)) throw not_found("email configuration " + r.configuration_id);
+  std::vector<queue::EnqueueResult> results;
+  try {
+    results = queue::enqueue(call.services.pool, requests, call.who.user_id);
+  } catch (const queue::EnqueueError& e) {
+    throw Problem{http::status::unprocessable_entity, "Cannot queue", e.what()};
+  }
+  json out = json::array();
+  for (const auto& r : results) {
+    json item{{"id", text_or_null(r.id)}, {"duplicate", r.duplicate}, {"suppressed", r.suppressed}};
+    if (!r.not_queued.empty()) item["not_queued"] = r.not_queued;
+    out.push_back(item);
+  }
+  return json_response(http::status::accepted, many ? json{{"emails", out}} : out[0], call.request);
+}
+
+Response list_emails(Call& call) {
+  const auto q = query(call.request, {"status", "to", "configuration", "limit", "cursor"});
+  db::EmailFilter filter;
+  auto get = [&](const char* k) { return q.count(k) ? q.at(k) : std::string(); };
+  filter.status = get("status");
+  static const std::regex statuses("^(pending|queued|sending|sent|failed|bounced|spam)$");
+  if (!filter.status.empty() && !std::regex_match(filter.status, statuses))
+    throw Problem{http::status::bad_request, "Invalid request", "status must be one of pending, queued, sending, sent, failed, bounced, spam"};
+  filter.recipient = get("to");
+  filter.configuration_id = get("configuration");
+  if (!get("limit").empty()) {
+    static const std::regex number("^[0-9]{1,4}$");
+    if (!std::regex_match(get("limit"), number) || std::stoi(get("limit")) < 1 || std::stoi(get("limit")) > 500)
+      throw Problem{http::status::bad_request, "Invalid request", "limit must be 1-500"};
+    filter.limit = static_cast<std::size_t>(std::stoi(get("limit")));
+  }
+  if (const auto cursor = get("cursor"); !cursor.empty()) {
+    static const std::regex shape("^([0-9]{1,19})\\.([0-9a-f-]{36})$");
+    std::smatch m;
+    if (!std::regex_match(cursor, m, shape))
+      throw Problem{http::status::bad_request, "Invalid request", "cursor is not one this API gave (use next_cursor)"};
+    filter.after_created_micros = m[1];
+    filter.after_id = m[2];
+  }
+  const auto rows = db::EmailQueue(call.services.pool).list(filter);
+  json emails = json::array();
+  for (const auto& [row, micros] : rows) emails.push_back(email_json(row));
+  json next = nullptr;
+  if (rows.size() == filter.limit) next = rows.back().second + "." + rows.back().first.id;
+  return json_response(http::status::ok, {{"emails", emails}, {"next_cursor", next}}, call.request);
+}
+
+Response get_email(Call& call) { return json_response(http::status::ok, email_json(visible_email(call)), call.request); }
+
+Response email_logs(Call& call) {
+  const auto email = visible_email(call);
+  json logs = json::array();
+  for (const auto& l : db::EmailQueue(call.services.pool).logs(email.id))
+    logs.push_back({{"event_type", l.event_type},
+                    {"event_status", text_or_null(l.event_status)},
+                    {"error_code", text_or_null(l.error_code)},
+                    {"error_message", text_or_null(l.error_message)},
+                    {"provider", text_or_null(l.provider)},
+                    {"created_at", l.created_at}});
+  return json_response(http::status::ok, {{"email_id", email.id}, {"logs", logs}}, call.request);
+}
+
+Response retry_email(Call& call) {
+  const auto email = visible_email(call);
+  db::EmailQueue queue(call.services.pool);
+  if (!queue.retry(email.id, call.who.user_id))
+    throw Problem{http::status::conflict, "Conflict", "email " + email.id + " is " + email.status + "; only failed emails can be retried"};
+  return json_response(http::status::ok, email_json(*queue.find(email.id)), call.request);
+}
+
+Response cancel_email(Call& call) {
+  const auto email = visible_email(call);
+  db::EmailQueue queue(call.services.pool);
+  if (!queue.cancel(email.id, call.who.user_id))
+    throw Problem{http::status::conflict, "Conflict", "email " + email.id + " is " + email.status + "; only queued emails can be cancelled"};
+  return json_response(http::status::ok, email_json(*queue.find(email.id)), call.request);
+}
+
+}  // namespace
+
+void add_email_routes(std::vector<Route>& routes) {
+  routes.push_back({http::verb::post, "/v1/emails", post_emails});
+  routes.push_back({http::verb::get, "/v1/emails", list_emails});
+  routes.push_back({http::verb::get, "/v1/emails/{id}", get_email});
+  routes.push_back({http::verb::get, "/v1/emails/{id}/logs", email_logs});
+  routes.push_back({http::verb::post, "/v1/emails/{id}/retry", retry_email});
+  routes.push_back({http::verb::post, "/v1/emails/{id}/cancel", cancel_email});
+}
+
+}  // namespace mailroom::api

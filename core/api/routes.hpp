@@ -1,0 +1,77 @@
+// Private to core/api: what the route handlers share. Each resource's file registers its
+// routes; server.cpp matches a request to one, authenticates it, opens the caller's
+// row-level-security scope (db::ActingAs) and calls the handler.
+#pragma once
+
+#include "api.hpp"
+
+#include <boost/beast/http.hpp>
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace mailroom::api {
+
+namespace http = boost::beast::http;
+using Request = http::request<http::string_body>;
+using Response = http::response<http::string_body>;
+using nlohmann::json;
+
+// An error a handler reports; becomes an application/problem+json response (RFC 9457).
+struct Problem {
+  http::status status;
+  std::string title;
+  std::string detail;
+  json errors = json::array();  // [{pointer, message}]
+};
+
+Problem not_found(const std::string& what);
+
+Response problem_response(const Problem& problem, unsigned version, bool keep_alive);
+Response json_response(http::status status, const json& body, const Request& request);
+Response no_content(const Request& request);
+
+// The body as JSON, or 400 "Malformed JSON".
+json parse_body(const Request& request);
+// Checks `body` against components.schemas[schema] of the OpenAPI document: 400 naming
+// each field at fault.
+void check_body(const json& body, const std::string& schema);
+// The query string's parameters (percent-decoded); a parameter not in `allowed` is a 400.
+std::map<std::string, std::string> query(const Request& request, const std::vector<std::string>& allowed);
+
+const json& openapi_document();
+
+struct Services {
+  db::Pool& pool;
+  const crypto::SecretBox* box;
+  const plugin_host::PluginHost* plugins;
+  std::string dns_resolver;
+};
+
+struct Call {
+  const Request& request;
+  Services& services;
+  db::Authenticated who;            // unset for unauthenticated routes
+  std::vector<std::string> params;  // the path's {parameters}, in order
+};
+
+using Handler = Response (*)(Call& call);
+
+struct Route {
+  http::verb method;
+  std::string pattern;  // "/v1/emails/{id}/logs"
+  Handler handler;
+  bool authenticated = true;
+};
+
+void add_system_routes(std::vector<Route>& routes);
+void add_email_routes(std::vector<Route>& routes);
+void add_configuration_routes(std::vector<Route>& routes);
+void add_template_routes(std::vector<Route>& routes);
+void add_account_routes(std::vector<Route>& routes);  // suppressions, quota, audit log
+void add_dns_routes(std::vector<Route>& routes);
+void add_webhook_routes(std::vector<Route>& routes);
+
+}  // namespace mailroom::api

@@ -1,0 +1,251 @@
+// The HTTP server: Beast sessions on a small pool of I/O threads, and the router that
+// matches a request to a route, authenticates it and runs it in the caller's row-level
+// security scope.
+#include "metrics.hpp"
+#include "routes.hpp"
+
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/strand.hpp>
+#include <boost/beast/core.hpp>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <thread>
+
+namespace mailroom::api {
+namespace {
+
+namespace beast = boost::beast;
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+
+std::vector<std::string> segments(std::string_view path) {
+  std::vector<std::string> out;
+  std::size_t start = 1;
+  while (start <= path.size()) {
+    const auto slash = path.find('/', start);
+    out.emplace_back(path.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start));
+    if (slash == std::string_view::npos) break;
+    start = slash + 1;
+  }
+  return out;
+}
+
+// Percent-decoded path segment (ids and names are plain, but an email address may be encoded).
+std::string decoded(const std::string& segment) {
+  std::string out;
+  for (std::size_t i = 0; i < segment.size(); ++i) {
+    if (segment[i] == '%' && i + 2 < segment.size() && std::isxdigit(static_cast<unsigned char>(segment[i + 1])) &&
+        std::isxdigit(static_cast<unsigned char>(segment[i + 2]))) {
+      out += static_cast<char>(std::stoi(segment.substr(i + 1, 2), nullptr, 16));
+      i += 2;
+    } else {
+      out += segment[i];
+    }
+  }
+  return out;
+}
+
+class Router {
+ public:
+  explicit Router(Services services) : services_(std::move(services)) {
+    add_system_routes(routes_);
+    add_email_routes(routes_);
+    add_configuration_routes(routes_);
+    add_template_routes(routes_);
+    add_account_routes(routes_);
+    add_dns_routes(routes_);
+    add_webhook_routes(routes_);
+    for (const auto& r : routes_) patterns_.push_back(segments(r.pattern));
+  }
+
+  Response handle(const Request& request) {
+    const auto started = std::chrono::steady_clock::now();
+    std::string route = "unmatched";
+    Response response = dispatch(request, route);
+    auto& registry = metrics::Registry::global();
+    registry.add("mailroom_http_requests_total", {{"route", route}, {"code", std::to_string(response.result_int())}});
+    registry.observe("mailroom_http_request_duration_seconds", {{"route", route}},
+                     std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    return response;
+  }
+
+ private:
+  Response dispatch(const Request& request, std::string& route_label) {
+    const unsigned v = request.version();
+    const bool keep = request.keep_alive();
+    const std::string_view target(request.target().data(), request.target().size());
+    const std::string path(target.substr(0, target.find('?')));
+    try {
+      const auto parts = segments(path);
+      std::string allowed;
+      for (std::size_t i = 0; i < routes_.size(); ++i) {
+        std::vector<std::string> params;
+        if (!matches(patterns_[i], parts, params)) continue;
+        route_label = routes_[i].pattern;
+        if (routes_[i].method != request.method()) {
+          allowed += (allowed.empty() ? "" : ", ") + std::string(http::to_string(routes_[i].method));
+          continue;
+        }
+        Call call{request, services_, {}, std::move(params)};
+        if (!routes_[i].authenticated) return routes_[i].handler(call);
+        call.who = authenticate(request);
+        db::ActingAs scope(call.who.user_id);  // every statement of this request: row-level security
+        return routes_[i].handler(call);
+      }
+      if (!allowed.empty()) {
+        auto r = problem_response({http::status::method_not_allowed, "Method not allowed", "use " + allowed}, v, keep);
+        r.set(http::field::allow, allowed);
+        return r;
+      }
+      return problem_response({http::status::not_found, "Not found", "no route " + path}, v, keep);
+    } catch (const Problem& p) {
+      return problem_response(p, v, keep);
+    } catch (const std::exception& e) {
+      spdlog::error("{} {}: {}", std::string(request.method_string()), path, e.what());
+      return problem_response({http::status::internal_server_error, "Internal error", "see the server log"}, v, keep);
+    }
+  }
+
+  static bool matches(const std::vector<std::string>& pattern, const std::vector<std::string>& parts,
+                      std::vector<std::string>& params) {
+    if (pattern.size() != parts.size()) return false;
+    for (std::size_t i = 0; i < parts.size(); ++i) {
+      if (pattern[i].starts_with('{')) {
+        if (parts[i].empty()) return false;
+        params.push_back(decoded(parts[i]));
+      } else if (pattern[i] != parts[i]) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // The token's user; an admin token may act for another user with "Mailroom-Act-As: <user id>".
+  db::Authenticated authenticate(const Request& request) {
+    const auto header = request[http::field::authorization];
+    if (header.empty() || !header.starts_with("Bearer "))
+      throw Problem{http::status::unauthorized, "Unauthorized", "missing bearer token (Authorization: Bearer mr_...)"};
+    auto who = db::ApiTokens(services_.pool).authenticate(std::string(header.substr(7)));
+    if (!who) throw Problem{http::status::unauthorized, "Unauthorized", "the token is unknown, revoked or expired"};
+    if (const auto act_as = request["Mailroom-Act-As"]; !act_as.empty()) {
+      if (!who->is_admin)
+        throw Problem{http::status::forbidden, "Forbidden", "Mailroom-Act-As needs an admin token"};
+      const std::string user(act_as);
+      bool known = false;
+      for (const auto& u : db::Users(services_.pool).list()) known = known || u.id == user;
+      if (!known) throw Problem{http::status::bad_request, "Invalid request", "Mailroom-Act-As: no user " + user};
+      who->user_id = user;
+      who->is_admin = false;  // acting as the user: that user's rows only
+    }
+    return *who;
+  }
+
+  Services services_;
+  std::vector<Route> routes_;
+  std::vector<std::vector<std::string>> patterns_;
+};
+
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, Router& router, const ApiOptions& options)
+      : stream_(std::move(socket)), router_(router), options_(options) {}
+
+  void run() { read(); }
+
+ private:
+  void read() {
+    parser_.emplace();
+    parser_->body_limit(options_.max_body_bytes);
+    stream_.expires_after(options_.request_timeout);
+    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read, shared_from_this()));
+  }
+
+  void on_read(beast::error_code ec, std::size_t) {
+    if (ec == http::error::end_of_stream) return close();
+    if (ec == http::error::body_limit) {
+      // Refused before the body is parsed; the connection is not reused.
+      return write(problem_response({http::status::payload_too_large, "Payload too large",
+                                     "the body is larger than " + std::to_string(options_.max_body_bytes) + " bytes"},
+                                    11, false));
+    }
+    if (ec) return close();
+    // The handler blocks on the database; the pool of I/O threads bounds how many at once.
+    write(router_.handle(parser_->get()));
+  }
+
+  void write(Response response) {
+    auto shared = std::make_shared<Response>(std::move(response));
+    const bool keep = shared->keep_alive();
+    http::async_write(stream_, *shared, [self = shared_from_this(), shared, keep](beast::error_code ec, std::size_t) {
+      if (ec || !keep) return self->close();
+      self->read();
+    });
+  }
+
+  void close() {
+    beast::error_code ec;
+    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+  }
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  Router& router_;
+  const ApiOptions& options_;
+};
+
+}  // namespace
+
+struct Server::Impl {
+  Impl(db::Pool& pool, ApiOptions opts, const crypto::SecretBox* box, const plugin_host::PluginHost* plugins)
+      : options(std::move(opts)), router(Services{pool, box, plugins, options.dns_resolver}), acceptor(io) {}
+
+  void accept() {
+    acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
+      if (ec) return;  // closed: stopping
+      std::make_shared<Session>(std::move(socket), router, options)->run();
+      accept();
+    });
+  }
+
+  ApiOptions options;
+  Router router;
+  asio::io_context io;
+  tcp::acceptor acceptor;
+  std::vector<std::thread> threads;
+};
+
+Server::Server(db::Pool& pool, ApiOptions options, const crypto::SecretBox* box, const plugin_host::PluginHost* plugins)
+    : impl_(std::make_unique<Impl>(pool, std::move(options), box, plugins)) {}
+
+Server::~Server() { stop(); }
+
+unsigned short Server::start() {
+  const auto& listen = impl_->options.listen;
+  const auto colon = listen.rfind(':');
+  beast::error_code ec;
+  const auto address = asio::ip::make_address(listen.substr(0, colon), ec);
+  if (ec) throw std::runtime_error("api.listen " + listen + ": not an IP address");
+  const tcp::endpoint endpoint(address, static_cast<unsigned short>(std::stoi(listen.substr(colon + 1))));
+  impl_->acceptor.open(endpoint.protocol(), ec);
+  if (!ec) impl_->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) impl_->acceptor.bind(endpoint, ec);
+  if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) throw std::runtime_error("cannot listen on " + listen + ": " + ec.message());
+  impl_->accept();
+  for (std::size_t i = 0; i < std::max<std::size_t>(1, impl_->options.threads); ++i)
+    impl_->threads.emplace_back([this] { impl_->io.run(); });
+  return impl_->acceptor.local_endpoint().port();
+}
+
+void Server::stop() {
+  if (impl_->threads.empty()) return;
+  beast::error_code ec;
+  impl_->acceptor.close(ec);
+  impl_->io.stop();
+  for (auto& t : impl_->threads) t.join();
+  impl_->threads.clear();
+}
+
+}  // namespace mailroom::api

@@ -1,0 +1,72 @@
+// POST /v1/webhooks/{configuration id}: a provider's delivery events. No bearer token: the
+// configuration's plugin verifies the provider's signature (parse_webhook) before anything is
+// read. Events become delivery logs (the seed's event types: delivered and deferred are
+// 'sent' with that status), bounces and complaints move the email to bounced / spam and
+// suppress the address; an event id seen before is ignored.
+#include "queue.hpp"
+#include "routes.hpp"
+
+namespace mailroom::api {
+namespace {
+
+db::WebhookEvent to_log(const DeliveryEvent& e) {
+  db::WebhookEvent w;
+  w.message_id = e.provider_message_id;
+  w.event_id = e.provider_event_id;
+  w.error_message = e.reason;
+  w.recipient = e.recipient;
+  switch (e.type) {
+    case DeliveryEventType::delivered: w.event_type = "sent", w.event_status = "delivered"; break;
+    case DeliveryEventType::deferred: w.event_type = "sent", w.event_status = "deferred"; break;
+    case DeliveryEventType::bounced:
+      w.event_type = "bounced";
+      w.event_status = e.bounce_type.empty() ? "bounce" : e.bounce_type;
+      if (e.bounce_type == "hard") w.new_status = "bounced", w.suppress = "hard_bounce";
+      break;
+    case DeliveryEventType::opened: w.event_type = "opened"; break;
+    case DeliveryEventType::clicked: w.event_type = "clicked", w.event_status = e.url; break;
+    case DeliveryEventType::complained:
+      w.event_type = "complained";
+      w.new_status = "spam";
+      w.suppress = "complaint";
+      break;
+  }
+  return w;
+}
+
+Response receive(Call& call) {
+  if (call.services.plugins == nullptr || call.services.box == nullptr)
+    throw Problem{http::status::service_unavailable, "Not ready", "this server has no plugins or master key"};
+  const auto config = db::EmailConfigurations(call.services.pool).find(call.params.at(0));
+  if (!config) throw not_found("email configuration " + call.params.at(0));
+  const std::string plugin_name = config->plugin.empty() ? config->provider : config->plugin;
+  const auto* plugin = call.services.plugins->find(plugin_name);
+  if (!plugin || !std::get<EmailCapabilities>(plugin->manifest.parsed_capabilities).webhooks)
+    throw not_found("webhook for configuration " + config->id + " (its plugin does not receive webhooks)");
+  HttpRequest request;
+  request.method = std::string(call.request.method_string());
+  request.target = std::string(call.request.target());
+  for (const auto& field : call.request) request.headers.add(std::string(field.name_string()), std::string(field.value()));
+  request.body = call.request.body();
+  std::vector<DeliveryEvent> events;
+  try {
+    events = queue::make_provider(*config, *call.services.plugins, *call.services.box)->parse_webhook(request);
+  } catch (const ProviderError& e) {
+    if (e.kind() == ErrorKind::auth) throw Problem{http::status::unauthorized, "Unauthorized", e.info().message};
+    throw Problem{http::status::bad_request, "Invalid request", e.info().message};
+  }
+  std::vector<db::WebhookEvent> logs;
+  for (const auto& e : events) logs.push_back(to_log(e));
+  const auto outcome = db::EmailQueue(call.services.pool).record_events(config->id, config->provider, logs);
+  return json_response(http::status::ok,
+                       {{"recorded", outcome.recorded}, {"duplicates", outcome.duplicates}, {"unmatched", outcome.unmatched}},
+                       call.request);
+}
+
+}  // namespace
+
+void add_webhook_routes(std::vector<Route>& routes) {
+  routes.push_back({http::verb::post, "/v1/webhooks/{configuration}", receive, false});
+}
+
+}  // namespace mailroom::api
