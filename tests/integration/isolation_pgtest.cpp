@@ -18,8 +18,9 @@ class Isolation : public ::testing::Test {
       owner("INSERT INTO email_configurations (user_id, provider, from_address) VALUES ('" + user +
             "', 'sendgrid', '" + name + "@example.com')");
       owner("INSERT INTO email_templates (user_id, name, subject) VALUES ('" + user + "', 'mine', 's')");
-      owner("INSERT INTO dns_records (user_id, provider, record_type, name, value) VALUES ('" + user +
-            "', 'cloudflare', 'TXT', '" + name + ".example.com', 'v')");
+      owner("INSERT INTO dns_zones (user_id, name, provider) VALUES ('" + user + "', '" + name + ".example.com', 'cloudflare')");
+      owner("INSERT INTO dns_records (user_id, zone_id, provider, record_type, name, value) SELECT '" + user +
+            "', id, 'cloudflare', 'TXT', '" + name + ".example.com', 'v' FROM dns_zones WHERE user_id = '" + user + "'");
       owner("INSERT INTO email_queue (user_id, recipient_email, subject) VALUES ('" + user + "', 'r@x.io', 's')");
     }
     bob_config_ = owner("SELECT id::text FROM email_configurations WHERE user_id = '" + bob_ + "'");
@@ -46,7 +47,7 @@ class Isolation : public ::testing::Test {
 };
 
 TEST_F(Isolation, AUserSeesOnlyItsOwnRows) {
-  for (const char* table : {"email_configurations", "dns_records", "email_queue", "email_delivery_logs",
+  for (const char* table : {"email_configurations", "dns_zones", "dns_records", "email_queue", "email_delivery_logs",
                             "email_suppressions", "api_tokens", "audit_logs"}) {
     const std::string count = "SELECT count(*)::text FROM " + std::string(table) + " WHERE user_id = '" + bob_ + "'";
     EXPECT_EQ(as_app(alice_, count), "0") << table;
@@ -64,6 +65,10 @@ TEST_F(Isolation, AUserCannotChangeOrDeleteAnothersRows) {
   EXPECT_EQ(as_app(alice_, "UPDATE email_configurations SET from_address = 'x@evil.example' WHERE id = '" + bob_config_ + "'"), "0");
   EXPECT_EQ(as_app(alice_, "DELETE FROM email_configurations WHERE id = '" + bob_config_ + "'"), "0");
   EXPECT_EQ(as_app(alice_, "UPDATE email_templates SET subject = 'pwned' WHERE is_system_template"), "0");
+  EXPECT_EQ(as_app(alice_, "UPDATE dns_zones SET settings = '{\"x\":1}' WHERE user_id = '" + bob_ + "'"), "0");
+  EXPECT_EQ(as_app(alice_, "DELETE FROM dns_records WHERE user_id = '" + bob_ + "'"), "0");
+  EXPECT_EQ(as_app(alice_, "DELETE FROM email_templates WHERE user_id = '" + bob_ + "'"), "0");
+  EXPECT_EQ(as_app(alice_, "UPDATE email_queue SET status = 'failed' WHERE user_id = '" + bob_ + "'"), "0");
   EXPECT_EQ(owner("SELECT from_address FROM email_configurations WHERE id = '" + bob_config_ + "'"), "b@example.com");
   // Writing a row for someone else is refused outright.
   EXPECT_THROW(as_app(alice_, "INSERT INTO email_configurations (user_id, provider) VALUES ('" + bob_ + "', 'sendgrid')"),
@@ -76,8 +81,8 @@ TEST_F(Isolation, AUserCannotChangeOrDeleteAnothersRows) {
 TEST_F(Isolation, OwnChangesWorkAndAreAuditedForTheActor) {
   EXPECT_EQ(as_app(alice_, "UPDATE email_configurations SET is_verified = true"), "1");
   EXPECT_EQ(owner("SELECT user_id::text FROM audit_logs WHERE action = 'UPDATE'"), alice_);
-  EXPECT_EQ(as_app(alice_, "SELECT count(*)::text FROM audit_logs"), "3")
-      << "the CREATEs of its configuration and DNS record, and its UPDATE; none of bob's";
+  EXPECT_EQ(as_app(alice_, "SELECT count(*)::text FROM audit_logs"), "4")
+      << "the CREATEs of its configuration, DNS zone and DNS record, and its UPDATE; none of bob's";
 }
 
 TEST_F(Isolation, TokensAuthenticateUntilRevokedOrExpired) {

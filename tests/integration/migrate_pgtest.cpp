@@ -5,6 +5,8 @@
 #include <fstream>
 #include <future>
 
+#include <algorithm>
+
 namespace {
 
 using mailroom::migrate::embedded_migrations;
@@ -33,18 +35,27 @@ class Migrate : public ::testing::Test {
   int tables() { return count(url_, "SELECT count(*) FROM pg_tables WHERE schemaname = 'public'"); }
 };
 
+// Every embedded migration's version from `first` on, in order (or reversed).
+std::vector<std::string> versions(const std::string& first = "", bool reversed = false) {
+  std::vector<std::string> out;
+  for (const auto& m : embedded_migrations())
+    if (m.version >= first) out.push_back(m.version);
+  if (reversed) std::reverse(out.begin(), out.end());
+  return out;
+}
+
 TEST_F(Migrate, UpDownUpRoundTrips) {
-  EXPECT_EQ(migrator().up(), (std::vector<std::string>{"001", "002", "003", "004", "005", "006", "007"}));
+  EXPECT_EQ(migrator().up(), versions());
   EXPECT_EQ(tables(), 12);  // users, audit_logs, api_tokens, six of 003, email_suppressions, dns_zones, schema_migrations
   EXPECT_TRUE(migrator().up().empty());
-  EXPECT_EQ(migrator().down("003"), (std::vector<std::string>{"007", "006", "005", "004", "003"}));
+  EXPECT_EQ(migrator().down("003"), versions("003", true));
   EXPECT_EQ(tables(), 4);
   EXPECT_EQ(count(url_, "SELECT count(*) FROM pg_proc WHERE proname = 'log_email_config_changes'"), 0);
   EXPECT_EQ(count(url_, "SELECT count(*) FROM schema_migrations"), 2);
   EXPECT_EQ(migrator().up(std::string("003")), (std::vector<std::string>{"003"}));
   EXPECT_EQ(tables(), 10);
-  EXPECT_EQ(migrator().up(), (std::vector<std::string>{"004", "005", "006", "007"}));
-  EXPECT_EQ(migrator().down("001").size(), 7u);
+  EXPECT_EQ(migrator().up(), versions("004"));
+  EXPECT_EQ(migrator().down("001"), versions("001", true));
   EXPECT_EQ(tables(), 1);  // only schema_migrations, which the runner owns
   for (const auto& s : migrator().status()) EXPECT_FALSE(s.applied) << s.version;
 }
@@ -94,7 +105,7 @@ TEST_F(Migrate, TablesWithoutARecordAreRefusedBeforeRelationAlreadyExists) {
   }
   EXPECT_EQ(count(url_, "SELECT count(*) FROM schema_migrations"), 2);  // nothing changed
   EXPECT_EQ(migrator().down("003"), (std::vector<std::string>{"003"}));
-  EXPECT_EQ(migrator().up().size(), 5u);
+  EXPECT_EQ(migrator().up(), versions("003"));
 }
 
 TEST_F(Migrate, AFailingMigrationLeavesNothingBehind) {
@@ -125,7 +136,7 @@ TEST_F(Migrate, TwoConcurrentProcessesEndWithOneAppliedSet) {
     for (auto at = both.find(line); at != std::string::npos; at = both.find(line, at + 1)) ++n;
     EXPECT_EQ(n, 1u) << line << "\n" << both;
   }
-  EXPECT_EQ(count(url_, "SELECT count(*) FROM schema_migrations"), 7);
+  EXPECT_EQ(count(url_, "SELECT count(*) FROM schema_migrations"), static_cast<int>(versions().size()));
   EXPECT_EQ(tables(), 12);
 }
 

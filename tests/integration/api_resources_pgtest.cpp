@@ -1,0 +1,289 @@
+// The API's resources beyond the basics: isolation of every resource between users (404,
+// never 403, and nothing changed), bad input refused with a problem naming the field and
+// nothing written, pagination, retry and cancel, template preview, webhooks (signature,
+// duplicates, bounces and complaints), and an admin acting for a user.
+#include "api_fixture.hpp"
+
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+
+namespace {
+
+using mailroom::testing::ApiFixture;
+using nlohmann::json;
+
+class ApiResources : public ApiFixture {
+ protected:
+  // alice's configuration sending through the fake_email plugin, which takes signed webhooks.
+  std::string fake_config() {
+    mailroom::db::EmailConfigurations configs(pool_);
+    mailroom::db::EmailConfiguration c;
+    c.id = configs.new_id();
+    c.user_id = alice_;
+    c.provider = "sendgrid";
+    c.plugin = "fake_email";
+    c.from_address = "alice@example.com";
+    c.settings = {{"webhook_secret", "whsec-1"}};
+    configs.create(c, alice_);
+    return c.id;
+  }
+  std::string queue_email(const std::string& token, const std::string& config, const std::string& to = "carol@example.com") {
+    const auto r = call("POST", "/v1/emails", token, json{{"configuration", config}, {"to", to}, {"subject", "Hi"}, {"text", "x"}}.dump());
+    EXPECT_EQ(r.status, 202) << r.body;
+    return json::parse(r.body).value("id", "");
+  }
+  std::string count(const std::string& table) { return one("SELECT count(*)::text FROM " + table); }
+  static std::string signature(const std::string& body) {
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int n = 0;
+    HMAC(EVP_sha256(), "whsec-1", 7, reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &n);
+    std::string out = "sha256=";
+    static const char* hex = "0123456789abcdef";
+    for (unsigned int i = 0; i < n; ++i) out += {hex[mac[i] >> 4], hex[mac[i] & 15]};
+    return out;
+  }
+  mailroom::HttpResponse webhook(const std::string& config, const std::string& body, const std::string& sig) {
+    mailroom::HttpHeaders headers;
+    headers.add("X-Fake-Signature", sig);
+    return call("POST", "/v1/webhooks/" + config, "", body, headers);
+  }
+};
+
+TEST_F(ApiResources, AnotherUsersRowsAreNotFoundAndUntouchedEverywhere) {
+  // alice's things
+  ASSERT_EQ(call("PUT", "/v1/templates/welcome-alice", "mr_alice", json{{"subject", "Hi {{name}}"}, {"text_body", "x"}}.dump()).status, 200);
+  const auto email = queue_email("mr_alice", alice_config_);
+  const auto zone = call("POST", "/v1/dns/zones", "mr_alice",
+                         json{{"name", "alice.test"}, {"provider", "cloudflare"}, {"plugin", "test_dns"},
+                              {"settings", {{"zone", "alice.test"}}}}.dump());
+  ASSERT_EQ(zone.status, 201) << zone.body;
+  const auto record = call("POST", "/v1/dns/zones/alice.test/records", "mr_alice",
+                           json{{"type", "TXT"}, {"name", "@"}, {"value", "hello"}}.dump());
+  ASSERT_EQ(record.status, 201) << record.body;
+  const std::string record_id = json::parse(record.body)["id"];
+  ASSERT_EQ(call("POST", "/v1/suppressions", "mr_alice", json{{"email", "nope@example.com"}}.dump()).status, 201);
+  const std::string snapshot = "SELECT md5(string_agg(t::text, '|' ORDER BY t::text)) FROM email_configurations t";
+  const std::string before = one(snapshot);
+
+  // bob, by id or name, with every method: 404
+  const std::vector<std::pair<std::string, std::string>> refused = {
+      {"GET", "/v1/email-configurations/" + alice_config_},
+      {"PATCH", "/v1/email-configurations/" + alice_config_},
+      {"DELETE", "/v1/email-configurations/" + alice_config_},
+      {"POST", "/v1/email-configurations/" + alice_config_ + "/verify"},
+      {"GET", "/v1/emails/" + email},
+      {"GET", "/v1/emails/" + email + "/logs"},
+      {"POST", "/v1/emails/" + email + "/retry"},
+      {"POST", "/v1/emails/" + email + "/cancel"},
+      {"GET", "/v1/templates/welcome-alice"},
+      {"DELETE", "/v1/templates/welcome-alice"},
+      {"POST", "/v1/templates/welcome-alice/preview"},
+      {"GET", "/v1/dns/zones/alice.test"},
+      {"DELETE", "/v1/dns/zones/alice.test"},
+      {"GET", "/v1/dns/zones/alice.test/records"},
+      {"POST", "/v1/dns/zones/alice.test/records"},
+      {"DELETE", "/v1/dns/zones/alice.test/records/" + record_id},
+      {"GET", "/v1/dns/zones/alice.test/plan"},
+      {"POST", "/v1/dns/zones/alice.test/apply"},
+      {"POST", "/v1/dns/zones/alice.test/validate"},
+      {"POST", "/v1/dns/zones/alice.test/email-setup"},
+      {"DELETE", "/v1/suppressions/nope@example.com"},
+  };
+  for (const auto& [method, target] : refused) {
+    std::string body;
+    if (target.ends_with("/records") && method == "POST") body = json{{"type", "TXT"}, {"name", "x"}, {"value", "y"}}.dump();
+    else if (method == "PATCH") body = json{{"from_name", "Mallory"}}.dump();
+    else if (method == "POST" && !target.ends_with("/retry") && !target.ends_with("/cancel") && !target.ends_with("/verify") &&
+             !target.ends_with("/validate"))
+      body = "{}";
+    const auto r = call(method, target, "mr_bob", body);
+    EXPECT_EQ(r.status, 404) << method << " " << target << ": " << r.body;
+  }
+  // lists hold none of alice's rows
+  EXPECT_EQ(json::parse(call("GET", "/v1/emails", "mr_bob").body)["emails"].size(), 0u);
+  EXPECT_EQ(json::parse(call("GET", "/v1/dns/zones", "mr_bob").body)["zones"].size(), 0u);
+  EXPECT_EQ(json::parse(call("GET", "/v1/suppressions", "mr_bob").body)["suppressions"].size(), 0u);
+  for (const auto& t : json::parse(call("GET", "/v1/templates", "mr_bob").body)["templates"])
+    EXPECT_NE(t["name"], "welcome-alice");
+  for (const auto& c : json::parse(call("GET", "/v1/email-configurations", "mr_bob").body)["configurations"])
+    EXPECT_NE(c["id"], alice_config_);
+  for (const auto& e : json::parse(call("GET", "/v1/audit-logs", "mr_bob").body)["entries"])
+    EXPECT_NE(e["user_id"], alice_) << e.dump();
+  // and nothing of alice's changed
+  EXPECT_EQ(one(snapshot), before);
+  EXPECT_EQ(one("SELECT status FROM email_queue WHERE id = '" + email + "'"), "queued");
+  EXPECT_EQ(one("SELECT desired FROM dns_records WHERE id = '" + record_id + "'"), "present");
+  EXPECT_EQ(count("email_templates WHERE name = 'welcome-alice'"), "1");
+  EXPECT_EQ(count("email_suppressions"), "1");
+  // a template of the same name is bob's own
+  EXPECT_EQ(call("PUT", "/v1/templates/welcome-alice", "mr_bob", json{{"subject", "Bob's"}, {"text_body", "y"}}.dump()).status, 200);
+  EXPECT_EQ(json::parse(call("GET", "/v1/templates/welcome-alice", "mr_alice").body)["subject"], "Hi {{name}}");
+}
+
+TEST_F(ApiResources, BadInputNamesTheFieldAndWritesNothing) {
+  const std::string before_configs = count("email_configurations"), before_templates = count("email_templates"),
+                    before_zones = count("dns_zones"), before_records = count("dns_records"),
+                    before_suppressions = count("email_suppressions");
+  struct Case {
+    std::string method, target, body;
+    int status;
+    std::string pointer;  // the field the problem names ("" when none)
+  };
+  const std::vector<Case> cases = {
+      {"PATCH", "/v1/email-configurations/" + alice_config_, R"({"colour":"blue"})", 400, ""},
+      {"PATCH", "/v1/email-configurations/" + alice_config_, R"({"port":"x"})", 400, "/port"},
+      {"PATCH", "/v1/email-configurations/" + alice_config_, "{not json", 400, ""},
+      {"PUT", "/v1/templates/t1", R"({"subject":7,"text_body":"x"})", 400, "/subject"},
+      {"PUT", "/v1/templates/t1", R"({"subject":"s"})", 400, "/text_body"},
+      {"PUT", "/v1/templates/t1", R"({"subject":"{{#open}}","text_body":"x"})", 422, ""},
+      {"POST", "/v1/dns/zones", R"({"name":"z.test","provider":"cloudflare","plugin":"test_dns","extra":1})", 400, ""},
+      {"POST", "/v1/dns/zones", R"({"name":"z.test","provider":"gandi"})", 400, "/provider"},
+      {"POST", "/v1/dns/zones", R"({"name":"z.test","provider":"cloudflare","plugin":"test_dns","settings":{}})", 422, ""},
+      {"POST", "/v1/suppressions", R"({"email":"not-an-address"})", 400, "/email"},
+      {"POST", "/v1/suppressions", R"({"email":"a@example.com","reason":"dislike"})", 400, "/reason"},
+      {"GET", "/v1/emails?colour=blue", "", 400, ""},
+      {"GET", "/v1/emails?limit=0", "", 400, ""},
+      {"GET", "/v1/emails?cursor=abc", "", 400, ""},
+      {"GET", "/v1/emails?status=lost", "", 400, ""},
+  };
+  for (const auto& c : cases) {
+    const auto r = call(c.method, c.target, "mr_alice", c.body);
+    EXPECT_EQ(r.status, c.status) << c.method << " " << c.target << " " << c.body << ": " << r.body;
+    const auto p = problem(r);
+    EXPECT_FALSE(p.value("detail", "").empty()) << c.target;
+    if (!c.pointer.empty()) {
+      ASSERT_TRUE(p.contains("errors")) << r.body;
+      EXPECT_EQ(p["errors"][0]["pointer"], c.pointer) << r.body;
+    }
+  }
+  // a zone that exists, then a record the engine refuses
+  ASSERT_EQ(call("POST", "/v1/dns/zones", "mr_alice",
+                 json{{"name", "z.test"}, {"provider", "cloudflare"}, {"plugin", "test_dns"}, {"settings", {{"zone", "z.test"}}}}.dump())
+                .status,
+            201);
+  const auto bad_record = call("POST", "/v1/dns/zones/z.test/records", "mr_alice", R"({"type":"A","name":"www","value":"not-ip"})");
+  EXPECT_EQ(bad_record.status, 422);
+  EXPECT_EQ(problem(bad_record)["detail"], "A record www.z.test: 'not-ip' is not an IPv4 address");
+  EXPECT_EQ(call("POST", "/v1/dns/zones/z.test/records", "mr_alice", R"({"type":"NS","name":"x","value":"y"})").status, 400);
+  EXPECT_EQ(count("email_configurations"), before_configs);
+  EXPECT_EQ(one("SELECT coalesce(from_name, '') FROM email_configurations WHERE id = '" + alice_config_ + "'"), "");
+  EXPECT_EQ(count("email_templates"), before_templates);
+  EXPECT_EQ(count("dns_zones"), std::to_string(std::stoi(before_zones) + 1));
+  EXPECT_EQ(count("dns_records"), before_records);
+  EXPECT_EQ(count("email_suppressions"), before_suppressions);
+}
+
+TEST_F(ApiResources, EmailsPageWithACursorAndRetryAndCancelFollowTheStatus) {
+  std::set<std::string> ids;
+  for (int i = 0; i < 5; ++i) ids.insert(queue_email("mr_alice", alice_config_, "r" + std::to_string(i) + "@example.com"));
+  std::set<std::string> seen;
+  std::string cursor;
+  int pages = 0;
+  do {
+    const auto r = call("GET", "/v1/emails?limit=2" + (cursor.empty() ? "" : "&cursor=" + cursor), "mr_alice");
+    ASSERT_EQ(r.status, 200) << r.body;
+    const auto page = json::parse(r.body);
+    for (const auto& e : page["emails"]) EXPECT_TRUE(seen.insert(e["id"].get<std::string>()).second) << "listed twice";
+    cursor = page["next_cursor"].is_null() ? "" : page["next_cursor"].get<std::string>();
+    ++pages;
+  } while (!cursor.empty() && pages < 10);
+  EXPECT_EQ(seen, ids);
+  EXPECT_EQ(pages, 3);
+  EXPECT_EQ(json::parse(call("GET", "/v1/emails?to=r3@example.com", "mr_alice").body)["emails"].size(), 1u);
+
+  const std::string id = *ids.begin();
+  const auto not_failed = call("POST", "/v1/emails/" + id + "/retry", "mr_alice");
+  EXPECT_EQ(not_failed.status, 409);
+  EXPECT_EQ(problem(not_failed)["detail"], "email " + id + " is queued; only failed emails can be retried");
+  const auto cancelled = call("POST", "/v1/emails/" + id + "/cancel", "mr_alice");
+  ASSERT_EQ(cancelled.status, 200) << cancelled.body;
+  EXPECT_EQ(json::parse(cancelled.body)["status"], "failed");
+  EXPECT_EQ(call("POST", "/v1/emails/" + id + "/cancel", "mr_alice").status, 409);
+  const auto retried = call("POST", "/v1/emails/" + id + "/retry", "mr_alice");
+  EXPECT_EQ(json::parse(retried.body)["status"], "queued");
+  const auto logs = json::parse(call("GET", "/v1/emails/" + id + "/logs", "mr_alice").body)["logs"];
+  ASSERT_EQ(logs.size(), 3u);
+  EXPECT_EQ(logs[1]["event_status"], "cancelled");
+  EXPECT_EQ(logs[2]["event_status"], "manual_retry");
+  EXPECT_EQ(json::parse(call("GET", "/v1/emails?status=queued", "mr_alice").body)["emails"].size(), 5u);
+}
+
+TEST_F(ApiResources, TemplatePreviewIsStrictAndNamesTheMissingVariable) {
+  ASSERT_EQ(call("PUT", "/v1/templates/invite", "mr_alice",
+                 json{{"subject", "Hi {{name}}"}, {"html_body", "<p>{{name}} &amp; {{team}}</p>"}}.dump()).status,
+            200);
+  const auto t = json::parse(call("GET", "/v1/templates/invite", "mr_alice").body);
+  EXPECT_EQ(t["variables"], (json{"name", "team"}));
+  const auto ok = call("POST", "/v1/templates/invite/preview", "mr_alice", json{{"data", {{"name", "<Ada>"}, {"team", "R&D"}}}}.dump());
+  ASSERT_EQ(ok.status, 200) << ok.body;
+  EXPECT_EQ(json::parse(ok.body)["subject"], "Hi <Ada>");
+  EXPECT_EQ(json::parse(ok.body)["html_body"], "<p>&lt;Ada&gt; &amp; R&amp;D</p>");
+  const auto missing = call("POST", "/v1/templates/invite/preview", "mr_alice", json{{"data", {{"name", "Ada"}}}}.dump());
+  EXPECT_EQ(missing.status, 422);
+  EXPECT_NE(problem(missing)["detail"].get<std::string>().find("team"), std::string::npos) << missing.body;
+  EXPECT_EQ(call("DELETE", "/v1/templates/invite", "mr_alice").status, 204);
+  EXPECT_EQ(call("GET", "/v1/templates/invite", "mr_alice").status, 404);
+}
+
+TEST_F(ApiResources, WebhooksAreVerifiedRecordedOnceAndMoveBouncesAndComplaints) {
+  const auto config = fake_config();
+  const auto delivered = queue_email("mr_alice", config, "dan@example.com");
+  const auto bounced = queue_email("mr_alice", config, "eve@example.com");
+  const auto complained = queue_email("mr_alice", config, "fay@example.com");
+  pqxx::connection c(url_);
+  pqxx::work tx(c);
+  for (const auto& [id, mid] : {std::pair{delivered, "m-1"}, std::pair{bounced, "m-2"}, std::pair{complained, "m-3"}})
+    tx.exec_params("UPDATE email_queue SET status = 'sent', message_id = $2, sent_at = now() WHERE id = $1::uuid", id, mid);
+  tx.commit();
+  const std::string logs_before = count("email_delivery_logs");
+
+  const json events = {{"events",
+                        {{{"type", "delivered"}, {"message_id", "m-1"}, {"event_id", "ev-1"}},
+                         {{"type", "bounced"}, {"message_id", "m-2"}, {"event_id", "ev-2"}, {"bounce_type", "hard"},
+                          {"recipient", "eve@example.com"}, {"reason", "550 no such user"}},
+                         {{"type", "complained"}, {"message_id", "m-3"}, {"event_id", "ev-3"}, {"recipient", "fay@example.com"}},
+                         {{"type", "opened"}, {"message_id", "m-unknown"}, {"event_id", "ev-4"}}}}};
+  const std::string body = events.dump();
+
+  const auto forged = webhook(config, body, "sha256=" + std::string(64, '0'));
+  EXPECT_EQ(forged.status, 401);
+  EXPECT_EQ(count("email_delivery_logs"), logs_before) << "a forged webhook wrote something";
+
+  const auto first = webhook(config, body, signature(body));
+  ASSERT_EQ(first.status, 200) << first.body;
+  EXPECT_EQ(json::parse(first.body), (json{{"recorded", 3}, {"duplicates", 0}, {"unmatched", 1}}));
+  const auto replay = webhook(config, body, signature(body));
+  EXPECT_EQ(json::parse(replay.body), (json{{"recorded", 0}, {"duplicates", 3}, {"unmatched", 1}}));
+
+  EXPECT_EQ(one("SELECT status FROM email_queue WHERE id = '" + delivered + "'"), "sent");
+  EXPECT_EQ(one("SELECT event_status FROM email_delivery_logs WHERE provider_event_id = 'ev-1'"), "delivered");
+  EXPECT_EQ(one("SELECT status FROM email_queue WHERE id = '" + bounced + "'"), "bounced");
+  EXPECT_EQ(one("SELECT reason FROM email_suppressions WHERE email = 'eve@example.com'"), "hard_bounce");
+  EXPECT_EQ(one("SELECT status FROM email_queue WHERE id = '" + complained + "'"), "spam");
+  EXPECT_EQ(one("SELECT reason FROM email_suppressions WHERE email = 'fay@example.com'"), "complaint");
+  EXPECT_EQ(count("email_delivery_logs"), std::to_string(std::stoi(logs_before) + 3));
+
+  EXPECT_EQ(webhook(alice_config_, body, signature(body)).status, 404) << "sendgrid is not loaded: no webhooks";
+  EXPECT_EQ(webhook("00000000-0000-0000-0000-000000000000", body, signature(body)).status, 404);
+  const auto garbled = webhook(config, "[1,2]", signature("[1,2]"));
+  EXPECT_EQ(garbled.status, 400);
+}
+
+TEST_F(ApiResources, AnAdminActsForAUserOnlyWhenAsked) {
+  const auto admin = mailroom::db::Users(pool_).create("root@example.com", "", true).id;
+  mailroom::db::ApiTokens(pool_).create(admin, "admin", "mr_admin", true, std::nullopt);
+  const auto email = queue_email("mr_alice", alice_config_);
+  EXPECT_EQ(call("GET", "/v1/emails/" + email, "mr_admin").status, 200) << "an admin sees every user's rows";
+  mailroom::HttpHeaders as_bob;
+  as_bob.add("Mailroom-Act-As", bob_);
+  EXPECT_EQ(call("GET", "/v1/emails/" + email, "mr_admin", "", as_bob).status, 404) << "acting as bob: bob's rows only";
+  const auto queued = call("POST", "/v1/emails", "mr_admin", json{{"configuration", bob_config_}, {"to", "z@example.com"},
+                                                                  {"subject", "s"}, {"text", "t"}}.dump(), as_bob);
+  ASSERT_EQ(queued.status, 202) << queued.body;
+  EXPECT_EQ(one("SELECT user_id::text FROM email_queue WHERE id = '" + json::parse(queued.body)["id"].get<std::string>() + "'"), bob_);
+  mailroom::HttpHeaders as_alice;
+  as_alice.add("Mailroom-Act-As", alice_);
+  EXPECT_EQ(call("GET", "/v1/emails", "mr_bob", "", as_alice).status, 403) << "only an admin may act for someone";
+}
+
+}  // namespace
