@@ -18,7 +18,7 @@ namespace mailroom::api {
 
 struct ApiOptions {
   std::string listen = "127.0.0.1:8025";  // HOST:PORT; port 0 picks a free one
-  std::size_t threads = 2;
+  std::size_t threads = 8;  // handlers block on the database: this many requests at once
   std::size_t max_body_bytes = 1024 * 1024;
   std::chrono::seconds request_timeout{30};
   std::string dns_resolver;  // for the DNS endpoints' validate and email-setup; empty: the system's

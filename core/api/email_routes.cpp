@@ -62,13 +62,13 @@ Response post_emails(Call& call) {
     if (many) throw Problem{http::status::bad_request, "Invalid request", "Idempotency-Key applies to a single email"};
     requests[0].idempotency_key = std::string(key);
   }
-  // The configuration must be the caller's; someone else's is reported as missing.
-  db::EmailConfigurations configs(call.services.pool);
-  for (const auto& r : requests)
-    if (!configs.find(r.configuration_id)) throw not_found("email configuration " + r.configuration_id);
+  // The configuration must be the caller's: enqueue reads it under row-level security, so
+  // someone else's is reported as missing.
   std::vector<queue::EnqueueResult> results;
   try {
     results = queue::enqueue(call.services.pool, requests, call.who.user_id);
+  } catch (const queue::UnknownConfiguration& e) {
+    throw Problem{http::status::not_found, "Not found", e.what()};
   } catch (const queue::EnqueueError& e) {
     throw Problem{http::status::unprocessable_entity, "Cannot queue", e.what()};
   }

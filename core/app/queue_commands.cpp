@@ -111,7 +111,8 @@ std::string hostname() {
   return name;
 }
 
-int serve(const Globals& globals, bool until_empty, double lease, int deadline, bool with_api) {
+int serve(const Globals& globals, bool until_empty, double lease, int deadline, bool with_api, bool with_workers) {
+  if (!with_api && !with_workers) throw std::invalid_argument("--no-api and --no-workers leave nothing to run");
   const auto config = load_config(globals);
   const std::string url = database_url(config);
   plugin_host::PluginHost host;
@@ -134,7 +135,8 @@ int serve(const Globals& globals, bool until_empty, double lease, int deadline, 
                options.batch_size, lease, names.empty() ? "none" : names);
 
   std::unique_ptr<api::Server> server;
-  db::Pool api_pool(url, 4);
+  const api::ApiOptions api_defaults;
+  db::Pool api_pool(url, api_defaults.threads);  // one connection per API thread
   if (with_api) {
     api::ApiOptions api_options;
     api_options.listen = config.api_listen;
@@ -163,7 +165,13 @@ int serve(const Globals& globals, bool until_empty, double lease, int deadline, 
       else spdlog::info("{}", line);
     }
   });
-  const bool clean = queue::run_workers(pool, host, box, options, g_stop, stats);
+  bool clean = true;
+  if (with_workers) {
+    clean = queue::run_workers(pool, host, box, options, g_stop, stats);
+  } else {
+    spdlog::info("no workers on this host (--no-workers): serving the API only");
+    while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
   g_stop = true;
   if (server) server->stop();
   progress.join();
@@ -314,6 +322,7 @@ void add_queue_commands(CLI::App& app, const Globals& globals, Action& action) {
     double lease = 300;
     int deadline = 30;
     bool no_api = false;
+    bool no_workers = false;
   };
   auto so = std::make_shared<ServeOptions>();
   auto* serve_cmd = app.add_subcommand("serve", "Run the HTTP API (api.listen) and the queue workers until SIGTERM or SIGINT");
@@ -323,8 +332,9 @@ void add_queue_commands(CLI::App& app, const Globals& globals, Action& action) {
   serve_cmd->add_option("--shutdown-deadline", so->deadline, "Seconds in-flight sends get to finish on SIGTERM")
       ->check(CLI::Range(0, 3600));
   serve_cmd->add_flag("--no-api", so->no_api, "Run the workers only, without the HTTP API");
+  serve_cmd->add_flag("--no-workers", so->no_workers, "Run the HTTP API only (hosts that only take requests)");
   serve_cmd->callback([&, so] {
-    action = [&, so] { return serve(globals, so->until_empty, so->lease, so->deadline, !so->no_api); };
+    action = [&, so] { return serve(globals, so->until_empty, so->lease, so->deadline, !so->no_api, !so->no_workers); };
   });
 
   auto* queue_cmd = app.add_subcommand("queue", "Inspect and steer queued emails");

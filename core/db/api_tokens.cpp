@@ -52,14 +52,24 @@ bool ApiTokens::revoke(const std::string& id) {
 
 std::optional<Authenticated> ApiTokens::authenticate(const std::string& secret) {
   std::optional<Authenticated> out;
-  transact(pool_, "", [&](pqxx::work& tx) {
-    const auto r = tx.exec_params(
-        "UPDATE api_tokens SET last_used_at = now() WHERE token_hash = sha256(convert_to($1, 'UTF8'))"
-        " AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())"
-        " RETURNING id::text, user_id::text, is_admin",
+  bool record_use = false;
+  {
+    Reader reader(pool_);
+    const auto r = reader.tx().exec_params(
+        "SELECT id::text, user_id::text, is_admin, last_used_at IS NULL OR last_used_at < now() - interval '1 minute'"
+        " FROM api_tokens WHERE token_hash = sha256(convert_to($1, 'UTF8'))"
+        " AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())",
         secret);
-    if (!r.empty()) out = Authenticated{r[0][0].as<std::string>(), r[0][1].as<std::string>(), r[0][2].as<bool>()};
-  });
+    if (r.empty()) return out;
+    out = Authenticated{r[0][0].as<std::string>(), r[0][1].as<std::string>(), r[0][2].as<bool>()};
+    record_use = r[0][3].as<bool>();
+  }
+  // The last use is kept to the minute: writing it on every request would make all of a
+  // token's concurrent requests queue on its row.
+  if (record_use)
+    transact(pool_, "", [&](pqxx::work& tx) {
+      tx.exec_params("UPDATE api_tokens SET last_used_at = now() WHERE id = $1::uuid", out->token_id);
+    });
   return out;
 }
 

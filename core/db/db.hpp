@@ -60,7 +60,9 @@ class Pool {
 
 // Runs `work(tx)` in one transaction whose mailroom.actor_id is `actor_id` (a user id, or
 // empty for none) and commits it; an exception rolls everything back. Inside an ActingAs
-// scope the transaction runs as mailroom_app for the scope's actor instead.
+// scope the transaction runs as mailroom_app for the scope's actor instead. Repository calls
+// made inside `work` on the same thread (their own transact() and Reader) join this
+// transaction: several repositories' changes commit together.
 void transact(Pool& pool, const std::string& actor_id, const std::function<void(pqxx::work&)>& work);
 
 // While it lives, every statement the repositories run on this thread runs as the role
@@ -78,16 +80,17 @@ class ActingAs {
   std::optional<std::string> previous_;
 };
 
-// A read-only transaction for the repositories: plain outside an ActingAs scope, as
-// mailroom_app for the scope's actor inside one.
+// A read for the repositories: the running transact()'s transaction when there is one, else
+// a plain one outside an ActingAs scope, or one as mailroom_app for the scope's actor inside.
 class Reader {
  public:
   explicit Reader(Pool& pool);
-  pqxx::transaction_base& tx() { return *tx_; }
+  pqxx::transaction_base& tx() { return *current_; }
 
  private:
-  Pool::Lease lease_;
-  std::unique_ptr<pqxx::transaction_base> tx_;
+  std::optional<Pool::Lease> lease_;
+  std::unique_ptr<pqxx::transaction_base> owned_;
+  pqxx::transaction_base* current_ = nullptr;
 };
 
 // --- users ---------------------------------------------------------------------------
@@ -285,7 +288,8 @@ class Suppressions {
   bool remove(const std::string& user_id, const std::string& email);
   std::vector<std::pair<std::string, std::string>> list(const std::string& user_id);  // email, reason
   // Which of `emails` are suppressed for the user (lower-cased comparison).
-  std::vector<std::string> which(pqxx::work& tx, const std::string& user_id, const std::vector<std::string>& emails);
+  std::vector<std::string> which(pqxx::transaction_base& tx, const std::string& user_id,
+                                 const std::vector<std::string>& emails);
 
  private:
   Pool& pool_;

@@ -48,29 +48,55 @@ namespace {
 // Set: statements run as mailroom_app for this actor (which may be empty: no one's rows).
 thread_local std::optional<std::string> t_acting_as;
 
+// One round trip: set_config('role', ..., true) is SET LOCAL ROLE.
 void enter_scope(pqxx::transaction_base& tx, const std::string& actor_id) {
-  if (t_acting_as) tx.exec("SET LOCAL ROLE mailroom_app");
-  tx.exec_params("SELECT set_config('mailroom.actor_id', $1, true)", t_acting_as ? *t_acting_as : actor_id);
+  if (t_acting_as)
+    tx.exec_params("SELECT set_config('role', 'mailroom_app', true), set_config('mailroom.actor_id', $1, true)",
+                   *t_acting_as);
+  else
+    tx.exec_params("SELECT set_config('mailroom.actor_id', $1, true)", actor_id);
 }
 }  // namespace
 
 ActingAs::ActingAs(std::string actor_id) : previous_(std::exchange(t_acting_as, std::move(actor_id))) {}
 ActingAs::~ActingAs() { t_acting_as = std::move(previous_); }
 
-Reader::Reader(Pool& pool) : lease_(pool.acquire()) {
-  if (!t_acting_as) {
-    tx_ = std::make_unique<pqxx::nontransaction>(*lease_);
-  } else {
-    tx_ = std::make_unique<pqxx::work>(*lease_);
-    enter_scope(*tx_, "");
+namespace {
+// The transaction transact() is running on this thread: repository calls made inside it join it.
+thread_local pqxx::work* t_ambient = nullptr;
+}  // namespace
+
+Reader::Reader(Pool& pool) {
+  if (t_ambient != nullptr) {
+    current_ = t_ambient;
+    return;
   }
+  lease_.emplace(pool.acquire());
+  if (!t_acting_as) {
+    owned_ = std::make_unique<pqxx::nontransaction>(**lease_);
+  } else {
+    owned_ = std::make_unique<pqxx::work>(**lease_);
+    enter_scope(*owned_, "");
+  }
+  current_ = owned_.get();
 }
 
 void transact(Pool& pool, const std::string& actor_id, const std::function<void(pqxx::work&)>& work) {
+  if (t_ambient != nullptr) {  // nested: one transaction, committed by the outermost
+    work(*t_ambient);
+    return;
+  }
   auto connection = pool.acquire();
   pqxx::work tx(*connection);
   enter_scope(tx, actor_id);
-  work(tx);
+  t_ambient = &tx;
+  try {
+    work(tx);
+  } catch (...) {
+    t_ambient = nullptr;
+    throw;
+  }
+  t_ambient = nullptr;
   tx.commit();
 }
 

@@ -16,8 +16,10 @@ bool looks_like_address(const std::string& address) {
 
 }  // namespace
 
-std::vector<EnqueueResult> enqueue(db::Pool& pool, const std::vector<EmailRequest>& requests,
-                                   const std::string& actor_id) {
+namespace {
+
+std::vector<EnqueueResult> enqueue_in_transaction(db::Pool& pool, const std::vector<EmailRequest>& requests,
+                                                  const std::string& actor_id) {
   db::EmailConfigurations configurations(pool);
   db::Templates templates(pool);
   std::map<std::string, db::EmailConfiguration> configs;
@@ -33,7 +35,7 @@ std::vector<EnqueueResult> enqueue(db::Pool& pool, const std::vector<EmailReques
     auto it = configs.find(r.configuration_id);
     if (it == configs.end()) {
       auto found = configurations.find(r.configuration_id);
-      if (!found) fail("no email configuration '" + r.configuration_id + "'");
+      if (!found) throw UnknownConfiguration(where + "no email configuration " + r.configuration_id);
       it = configs.emplace(r.configuration_id, *found).first;
     }
     const auto& config = it->second;
@@ -87,8 +89,8 @@ std::vector<EnqueueResult> enqueue(db::Pool& pool, const std::vector<EmailReques
 
   // Suppressed recipients: a suppressed To means no email; suppressed Cc/Bcc are dropped.
   {
-    auto connection = pool.acquire();
-    pqxx::work tx(*connection);
+    db::Reader reader(pool);  // the caller's row-level security scope, when there is one
+    auto& tx = reader.tx();
     db::Suppressions suppressions(pool);
     std::vector<db::NewQueuedEmail> kept;
     std::vector<std::size_t> kept_of_row;
@@ -119,6 +121,16 @@ std::vector<EnqueueResult> enqueue(db::Pool& pool, const std::vector<EmailReques
     results[i].id = written[row_of_request[i]].id;
     results[i].duplicate = written[row_of_request[i]].duplicate;
   }
+  return results;
+}
+
+}  // namespace
+
+std::vector<EnqueueResult> enqueue(db::Pool& pool, const std::vector<EmailRequest>& requests,
+                                   const std::string& actor_id) {
+  // One transaction: the configuration, template and suppression reads and the insert join it.
+  std::vector<EnqueueResult> results;
+  db::transact(pool, actor_id, [&](pqxx::work&) { results = enqueue_in_transaction(pool, requests, actor_id); });
   return results;
 }
 

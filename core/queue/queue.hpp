@@ -23,6 +23,12 @@ class EnqueueError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The email names a configuration that does not exist, or that the caller cannot see.
+class UnknownConfiguration : public EnqueueError {
+ public:
+  using EnqueueError::EnqueueError;
+};
+
 struct EmailRequest {
   std::string configuration_id;
   std::string to;
