@@ -1,4 +1,5 @@
 #include "db.hpp"
+#include "sql_arrays.hpp"
 
 namespace mailroom::db {
 namespace {
@@ -55,7 +56,8 @@ std::optional<Authenticated> ApiTokens::authenticate(const std::string& secret) 
   bool record_use = false;
   {
     Reader reader(pool_);
-    const auto r = reader.tx().exec_params(
+    const auto r = exec_prepared(
+        reader.tx(), "mr_authenticate",
         "SELECT id::text, user_id::text, is_admin, last_used_at IS NULL OR last_used_at < now() - interval '1 minute'"
         " FROM api_tokens WHERE token_hash = sha256(convert_to($1, 'UTF8'))"
         " AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())",

@@ -1,4 +1,5 @@
 #include "db.hpp"
+#include "sql_arrays.hpp"
 
 namespace mailroom::db {
 namespace {
@@ -116,12 +117,10 @@ bool EmailConfigurations::remove(const std::string& id, const std::string& user_
 }
 
 std::optional<EmailConfiguration> EmailConfigurations::find(const std::string& id) {
+  if (!is_uuid(id)) return std::nullopt;  // a malformed id finds nothing
   Reader reader(pool_);
-  auto& tx = reader.tx();
-  // A malformed id finds nothing rather than raising a cast error.
-  const auto rows = tx.exec_params(std::string("SELECT ") + kColumns +
-                                       " FROM email_configurations WHERE id::text = lower($1)",
-                                   id);
+  const auto rows = exec_prepared(reader.tx(), "mr_configuration_find",
+                                  std::string("SELECT ") + kColumns + " FROM email_configurations WHERE id = $1::uuid", id);
   if (rows.empty()) return std::nullopt;
   return to_config(rows[0]);
 }

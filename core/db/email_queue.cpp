@@ -63,7 +63,8 @@ std::vector<EnqueuedEmail> EmailQueue::insert(const std::vector<NewQueuedEmail>&
         keys.push_back(e.idempotency_key);
       }
       // One statement per chunk: rows, then their `queued` delivery logs.
-      const auto inserted = tx.exec_params(
+      const auto inserted = exec_prepared(
+          tx, "mr_enqueue",
           "WITH r AS (SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[],"
           "   $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],"
           "   $15::text[], $16::int[], $17::text[], $18::int[], $19::text[])"
@@ -409,9 +410,10 @@ std::vector<std::pair<std::string, std::string>> Suppressions::list(const std::s
 std::vector<std::string> Suppressions::which(pqxx::transaction_base& tx, const std::string& user_id,
                                              const std::vector<std::string>& emails) {
   std::vector<std::string> out;
-  for (const auto& r : tx.exec_params("SELECT e FROM unnest($2::text[]) AS e WHERE EXISTS (SELECT 1 FROM "
-                                      "email_suppressions s WHERE s.user_id = $1::uuid AND lower(s.email) = lower(e))",
-                                      user_id, text_array(emails)))
+  for (const auto& r : exec_prepared(tx, "mr_suppressed",
+                                     "SELECT e FROM unnest($2::text[]) AS e WHERE EXISTS (SELECT 1 FROM "
+                                     "email_suppressions s WHERE s.user_id = $1::uuid AND lower(s.email) = lower(e))",
+                                     user_id, text_array(emails)))
     out.push_back(r[0].as<std::string>());
   return out;
 }

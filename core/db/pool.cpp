@@ -1,4 +1,5 @@
 #include "db.hpp"
+#include "sql_arrays.hpp"
 
 #include <optional>
 #include <utility>
@@ -51,10 +52,10 @@ thread_local std::optional<std::string> t_acting_as;
 // One round trip: set_config('role', ..., true) is SET LOCAL ROLE.
 void enter_scope(pqxx::transaction_base& tx, const std::string& actor_id) {
   if (t_acting_as)
-    tx.exec_params("SELECT set_config('role', 'mailroom_app', true), set_config('mailroom.actor_id', $1, true)",
-                   *t_acting_as);
+    exec_prepared(tx, "mr_scope_app",
+                  "SELECT set_config('role', 'mailroom_app', true), set_config('mailroom.actor_id', $1, true)", *t_acting_as);
   else
-    tx.exec_params("SELECT set_config('mailroom.actor_id', $1, true)", actor_id);
+    exec_prepared(tx, "mr_scope", "SELECT set_config('mailroom.actor_id', $1, true)", actor_id);
 }
 }  // namespace
 

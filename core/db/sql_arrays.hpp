@@ -1,10 +1,13 @@
-// Private to core/db: text arrays in and out of SQL. libpqxx 6.4 has no array parameters.
+// Private to core/db: text arrays in and out of SQL (libpqxx 6.4 has no array parameters),
+// and the hot statements prepared once per connection.
 #pragma once
 
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
+#include <cctype>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace mailroom::db {
@@ -27,6 +30,29 @@ inline std::string text_array(const std::vector<std::string>& items) {
 // A column selected as `array_to_json(col)::text`: JSON's quoting, not PostgreSQL's.
 inline std::vector<std::string> from_json_array(const pqxx::field& field) {
   return nlohmann::json::parse(field.as<std::string>()).get<std::vector<std::string>>();
+}
+
+// Runs `sql` as the connection's prepared statement `name`, prepared on its first use: the hot
+// paths (authentication, enqueue) skip the server's parse and plan on every call. One name,
+// one statement.
+template <class... Args>
+pqxx::result exec_prepared(pqxx::transaction_base& tx, const std::string& name, const std::string& sql, Args&&... args) {
+  tx.conn().prepare(name, sql);  // a no-op once declared with the same text
+  return tx.exec_prepared(name, std::forward<Args>(args)...);
+}
+
+// Whether `text` is a UUID in its text form (so it can be compared as a uuid, with an index).
+inline bool is_uuid(const std::string& text) {
+  if (text.size() != 36) return false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (c != '-') return false;
+    } else if (!std::isxdigit(static_cast<unsigned char>(c))) {
+      return false;
+    }
+  }
+  return true;
 }
 
 }  // namespace mailroom::db
