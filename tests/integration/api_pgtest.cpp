@@ -2,6 +2,7 @@
 // isolation (another user's email is 404), problem+json errors that name the field, and
 // nothing written when a request is refused.
 #include "api_fixture.hpp"
+#include "queue.hpp"
 
 #include <mailroom/http.hpp>
 
@@ -106,6 +107,22 @@ TEST_F(Api, MetricsCountRequestsAndQueueDepth) {
   EXPECT_NE(m.body.find("mailroom_emails{status=\"queued\"} 1"), std::string::npos) << m.body;
   EXPECT_NE(m.body.find("mailroom_http_requests_total{route=\"/v1/emails\",code=\"202\"} 1"), std::string::npos) << m.body;
   EXPECT_NE(m.body.find("mailroom_http_requests_total{route=\"/v1/emails/{id}\",code=\"404\"} 1"), std::string::npos) << m.body;
+  EXPECT_NE(m.body.find("# TYPE mailroom_http_request_duration_seconds histogram"), std::string::npos) << m.body;
+  EXPECT_NE(m.body.find("mailroom_http_request_duration_seconds_bucket{route=\"/v1/emails\",le=\"+Inf\"} 1"),
+            std::string::npos) << m.body;
+  EXPECT_NE(m.body.find("mailroom_http_request_duration_seconds_count{route=\"/v1/emails\"} 1"), std::string::npos) << m.body;
+
+  // A worker's attempt: sendgrid is not loaded here, so no provider is made ("unknown") and
+  // the email fails permanently.
+  mailroom::queue::WorkerOptions options;
+  options.worker_id = "metrics-test";
+  std::atomic<bool> stop{false};
+  mailroom::queue::WorkerStats stats;
+  EXPECT_EQ(mailroom::queue::process_batch(pool_, host_, box_, options, stop, stats), 1u);
+  const auto after = call("GET", "/metrics", "").body;
+  EXPECT_NE(after.find("mailroom_sends_total{provider=\"unknown\",outcome=\"failed\"} 1"), std::string::npos) << after;
+  EXPECT_NE(after.find("mailroom_send_duration_seconds_count{provider=\"unknown\"} 1"), std::string::npos) << after;
+  EXPECT_NE(after.find("mailroom_emails{status=\"failed\"} 1"), std::string::npos) << after;
 }
 
 TEST_F(Api, EmailConfigurationsAreTheCallersOwnAndSecretsAreWriteOnly) {
