@@ -22,6 +22,8 @@ struct ApiOptions {
   std::size_t max_body_bytes = 1024 * 1024;
   std::chrono::seconds request_timeout{30};
   std::string dns_resolver;  // for the DNS endpoints' validate and email-setup; empty: the system's
+  std::string tls_cert_file;  // both set: HTTPS (PEM certificate chain and private key)
+  std::string tls_key_file;
 };
 
 class Server {
@@ -35,7 +37,8 @@ class Server {
   Server& operator=(const Server&) = delete;
 
   // Binds and starts serving on background threads; returns the port. Throws
-  // std::runtime_error naming the address when it cannot bind.
+  // std::runtime_error naming the address when it cannot bind, or the file when the TLS
+  // certificate or key cannot be loaded.
   unsigned short start();
   // Stops accepting, closes connections, joins the threads.
   void stop();

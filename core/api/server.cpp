@@ -5,12 +5,16 @@
 #include "routes.hpp"
 
 #include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
+#include <boost/beast/ssl.hpp>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
+#include <optional>
 #include <thread>
+#include <type_traits>
 
 namespace mailroom::api {
 namespace {
@@ -146,19 +150,33 @@ class Router {
   std::vector<std::vector<std::string>> patterns_;
 };
 
-class Session : public std::enable_shared_from_this<Session> {
+// One connection: plain TCP, or TLS (Stream = beast::ssl_stream<beast::tcp_stream>).
+template <class Stream>
+class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
-  Session(tcp::socket socket, Router& router, const ApiOptions& options)
-      : stream_(std::move(socket)), router_(router), options_(options) {}
+  template <class... Args>
+  Session(Router& router, const ApiOptions& options, Args&&... stream_args)
+      : stream_(std::forward<Args>(stream_args)...), router_(router), options_(options) {}
 
-  void run() { read(); }
+  void run() {
+    if constexpr (kTls) {
+      beast::get_lowest_layer(stream_).expires_after(options_.request_timeout);
+      stream_.async_handshake(asio::ssl::stream_base::server, [self = this->shared_from_this()](beast::error_code ec) {
+        if (!ec) self->read();
+      });
+    } else {
+      read();
+    }
+  }
 
  private:
+  static constexpr bool kTls = !std::is_same_v<Stream, beast::tcp_stream>;
+
   void read() {
     parser_.emplace();
     parser_->body_limit(options_.max_body_bytes);
-    stream_.expires_after(options_.request_timeout);
-    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read, shared_from_this()));
+    beast::get_lowest_layer(stream_).expires_after(options_.request_timeout);
+    http::async_read(stream_, buffer_, *parser_, beast::bind_front_handler(&Session::on_read, this->shared_from_this()));
   }
 
   void on_read(beast::error_code ec, std::size_t) {
@@ -177,18 +195,23 @@ class Session : public std::enable_shared_from_this<Session> {
   void write(Response response) {
     auto shared = std::make_shared<Response>(std::move(response));
     const bool keep = shared->keep_alive();
-    http::async_write(stream_, *shared, [self = shared_from_this(), shared, keep](beast::error_code ec, std::size_t) {
+    http::async_write(stream_, *shared, [self = this->shared_from_this(), shared, keep](beast::error_code ec, std::size_t) {
       if (ec || !keep) return self->close();
       self->read();
     });
   }
 
   void close() {
-    beast::error_code ec;
-    stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    if constexpr (kTls) {
+      beast::get_lowest_layer(stream_).expires_after(std::chrono::seconds(5));
+      stream_.async_shutdown([self = this->shared_from_this()](beast::error_code) {});
+    } else {
+      beast::error_code ec;
+      stream_.socket().shutdown(tcp::socket::shutdown_send, ec);
+    }
   }
 
-  beast::tcp_stream stream_;
+  Stream stream_;
   beast::flat_buffer buffer_;
   std::optional<http::request_parser<http::string_body>> parser_;
   Router& router_;
@@ -204,12 +227,31 @@ struct Server::Impl {
   void accept() {
     acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
       if (ec) return;  // closed: stopping
-      std::make_shared<Session>(std::move(socket), router, options)->run();
+      if (tls)
+        std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(router, options, std::move(socket), *tls)->run();
+      else
+        std::make_shared<Session<beast::tcp_stream>>(router, options, std::move(socket))->run();
       accept();
     });
   }
 
+  // TLS from the certificate chain and key files (PEM), when both are configured.
+  void load_tls() {
+    if (options.tls_cert_file.empty() && options.tls_key_file.empty()) return;
+    if (options.tls_cert_file.empty() || options.tls_key_file.empty())
+      throw std::runtime_error("api TLS needs both a certificate file and a key file");
+    tls.emplace(asio::ssl::context::tls_server);
+    tls->set_options(asio::ssl::context::default_workarounds | asio::ssl::context::no_sslv2 |
+                     asio::ssl::context::no_sslv3 | asio::ssl::context::no_tlsv1 | asio::ssl::context::no_tlsv1_1);
+    beast::error_code ec;
+    tls->use_certificate_chain_file(options.tls_cert_file, ec);
+    if (ec) throw std::runtime_error("api TLS certificate " + options.tls_cert_file + ": " + ec.message());
+    tls->use_private_key_file(options.tls_key_file, asio::ssl::context::pem, ec);
+    if (ec) throw std::runtime_error("api TLS key " + options.tls_key_file + ": " + ec.message());
+  }
+
   ApiOptions options;
+  std::optional<asio::ssl::context> tls;
   Router router;
   asio::io_context io;
   tcp::acceptor acceptor;
@@ -222,6 +264,7 @@ Server::Server(db::Pool& pool, ApiOptions options, const crypto::SecretBox* box,
 Server::~Server() { stop(); }
 
 unsigned short Server::start() {
+  impl_->load_tls();
   const auto& listen = impl_->options.listen;
   const auto colon = listen.rfind(':');
   beast::error_code ec;

@@ -141,9 +141,12 @@ int serve(const Globals& globals, bool until_empty, double lease, int deadline, 
     api::ApiOptions api_options;
     api_options.listen = config.api_listen;
     api_options.dns_resolver = config.dns_resolver;
+    api_options.tls_cert_file = config.api_tls_cert_file;
+    api_options.tls_key_file = config.api_tls_key_file;
     server = std::make_unique<api::Server>(api_pool, api_options, &box, &host);
     const auto port = server->start();
-    spdlog::info("API listening on {}:{}", config.api_listen.substr(0, config.api_listen.rfind(':')), port);
+    spdlog::info("API listening on {}://{}:{}", config.api_tls_cert_file.empty() ? "http" : "https",
+                 config.api_listen.substr(0, config.api_listen.rfind(':')), port);
   }
 
   std::signal(SIGTERM, on_stop_signal);

@@ -86,6 +86,18 @@ const std::vector<Key>& keys() {
          return check_listen(c.api_listen);
        },
        [](const Config& c) { return json(c.api_listen); }},
+      {"api.tls_cert_file", "MAILROOM_API_TLS_CERT_FILE", Type::string,
+       [](Config& c, const json& v) {
+         c.api_tls_cert_file = v.get<std::string>();
+         return std::string();
+       },
+       [](const Config& c) { return json(c.api_tls_cert_file); }},
+      {"api.tls_key_file", "MAILROOM_API_TLS_KEY_FILE", Type::string,
+       [](Config& c, const json& v) {
+         c.api_tls_key_file = v.get<std::string>();
+         return std::string();
+       },
+       [](const Config& c) { return json(c.api_tls_key_file); }},
       {"workers.count", "MAILROOM_WORKERS_COUNT", Type::integer,
        [](Config& c, const json& v) {
          const auto n = v.get<long long>();

@@ -37,6 +37,8 @@ struct Config {
   std::filesystem::path plugins_dir;
   std::vector<std::string> plugins_enabled;
   std::string api_listen = "127.0.0.1:8025";
+  std::string api_tls_cert_file;  // both set: the API serves HTTPS
+  std::string api_tls_key_file;
   int workers_count = 4;
   int workers_batch_size = 100;
   std::filesystem::path master_key_file;

@@ -160,3 +160,43 @@ TEST_F(Api, EmailConfigurationsAreTheCallersOwnAndSecretsAreWriteOnly) {
 }
 
 }  // namespace
+
+namespace {
+
+TEST(ApiTls, ServesHttpsWithTheConfiguredCertificateAndRefusesABadKeyFileByName) {
+  const auto dir = std::filesystem::temp_directory_path() / ("mr-api-tls-" + std::to_string(::getpid()));
+  std::filesystem::create_directories(dir);
+  mailroom::testing::run("openssl req -x509 -newkey rsa:2048 -nodes -keyout " + (dir / "key.pem").string() + " -out " +
+                         (dir / "cert.pem").string() + " -days 2 -subj /CN=localhost -addext subjectAltName=IP:127.0.0.1 2>/dev/null");
+  const std::string url = mailroom::testing::fresh_database();
+  mailroom::db::Pool pool(url, 2);
+  mailroom::api::ApiOptions options;
+  options.listen = "127.0.0.1:0";
+  options.tls_cert_file = (dir / "cert.pem").string();
+  options.tls_key_file = (dir / "key.pem").string();
+  mailroom::api::Server server(pool, options);
+  const auto port = std::to_string(server.start());
+
+  mailroom::HttpClientOptions https;
+  https.base_url = "https://127.0.0.1:" + port;
+  https.ca_file = (dir / "cert.pem").string();  // verified, not skipped
+  EXPECT_EQ(mailroom::make_http_client(https)->send({"GET", "/healthz", {}, ""}).status, 200);
+  mailroom::HttpClientOptions plain;
+  plain.base_url = "http://127.0.0.1:" + port;
+  plain.total_timeout = std::chrono::milliseconds(3000);
+  EXPECT_THROW(mailroom::make_http_client(plain)->send({"GET", "/healthz", {}, ""}), mailroom::ProviderError)
+      << "plain HTTP was answered on the TLS port";
+
+  mailroom::api::ApiOptions broken = options;
+  broken.tls_key_file = (dir / "missing.pem").string();
+  mailroom::api::Server refused(pool, broken);
+  try {
+    refused.start();
+    FAIL() << "started without its key";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("missing.pem"), std::string::npos) << e.what();
+  }
+  std::filesystem::remove_all(dir);
+}
+
+}  // namespace

@@ -101,6 +101,7 @@ TEST_F(ConfigTest, UnknownMailroomVariableIsAnError) {
   EXPECT_EQ(error_of(options(std::nullopt, {{"MAILROOM_DATABSE_URL", "x"}})),
             "environment variable MAILROOM_DATABSE_URL is not a mailroom setting (known: MAILROOM_MASTER_KEY, "
             "MAILROOM_DATABASE_URL, MAILROOM_PLUGINS_DIR, MAILROOM_PLUGINS_ENABLED, MAILROOM_API_LISTEN, "
+            "MAILROOM_API_TLS_CERT_FILE, MAILROOM_API_TLS_KEY_FILE, "
             "MAILROOM_WORKERS_COUNT, MAILROOM_WORKERS_BATCH_SIZE, MAILROOM_MASTER_KEY_FILE, MAILROOM_LOG_LEVEL, "
             "MAILROOM_DNS_RESOLVER)");
   EXPECT_EQ(error_of(options(std::nullopt, {{"PATH", "/bin"}, {"MAILROOMX", "1"}})), "(no error)");
