@@ -1,6 +1,10 @@
 #include "app.hpp"
 
 #include "commands.hpp"
+#include <cstdlib>
+#include <unistd.h>
+#include <sstream>
+#include <fstream>
 #include "embedded_db.hpp"
 #include "plugin_host.hpp"
 
@@ -147,6 +151,32 @@ void add_config_commands(CLI::App& app, const Globals& globals, Action& action) 
   auto* show = config_cmd->add_subcommand("show", "Print the effective configuration as JSON, secrets redacted");
   show->add_flag("--sources", *with_sources, "Show where each value came from");
   show->callback([&, with_sources] { action = [&, with_sources] { return config_show(globals, *with_sources); }; });
+}
+
+std::optional<std::string> read_secret(const SecretSource& source) {
+  const int sources = (source.from_stdin ? 1 : 0) + (source.file.empty() ? 0 : 1) + (source.env.empty() ? 0 : 1);
+  if (sources > 1) throw std::invalid_argument("give the secret one way: --secret-stdin, --secret-file or --secret-env");
+  std::string secret;
+  if (source.from_stdin) {
+    if (::isatty(0)) std::cerr << "secret: ";
+    std::stringstream buffer;
+    buffer << std::cin.rdbuf();
+    secret = buffer.str();
+  } else if (!source.file.empty()) {
+    std::ifstream in(source.file);
+    if (!in) throw std::invalid_argument("cannot read secret file " + source.file);
+    std::stringstream buffer;
+    buffer << in.rdbuf();
+    secret = buffer.str();
+  } else if (!source.env.empty()) {
+    const char* value = std::getenv(source.env.c_str());
+    if (value == nullptr) throw std::invalid_argument("environment variable " + source.env + " is not set");
+    secret = value;
+  } else {
+    return std::nullopt;
+  }
+  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+  return secret;
 }
 
 int run(int argc, char** argv) {

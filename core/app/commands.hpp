@@ -9,6 +9,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace mailroom::app {
@@ -27,6 +28,16 @@ std::string database_url(const config::Config& config);
 // The master keys: MAILROOM_MASTER_KEY, else master_key.file, else (embedded database only)
 // ./.mailroom/master.key, created on first use.
 crypto::KeyRing load_key_ring(const config::Config& config);
+
+// A secret given on stdin, in a file or in an environment variable (at most one of them; never
+// an option value, which other users of the machine can see). nullopt: none was given.
+// Trailing line breaks are dropped. Throws std::invalid_argument naming the source at fault.
+struct SecretSource {
+  bool from_stdin = false;
+  std::string file;
+  std::string env;
+};
+std::optional<std::string> read_secret(const SecretSource& source);
 
 void add_plugin_commands(CLI::App& app, const Globals& globals, Action& action);
 void add_config_commands(CLI::App& app, const Globals& globals, Action& action);

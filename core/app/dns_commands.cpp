@@ -57,30 +57,6 @@ struct Session {
   }
 };
 
-std::string read_secret(const Options& o) {
-  const int sources = (o.secret_stdin ? 1 : 0) + (o.secret_file.empty() ? 0 : 1) + (o.secret_env.empty() ? 0 : 1);
-  if (sources > 1) throw dns::DnsError("give the secret one way: --secret-stdin, --secret-file or --secret-env");
-  std::string secret;
-  if (o.secret_stdin) {
-    if (::isatty(0)) std::cerr << "secret: ";
-    std::stringstream buffer;
-    buffer << std::cin.rdbuf();
-    secret = buffer.str();
-  } else if (!o.secret_file.empty()) {
-    std::ifstream in(o.secret_file);
-    if (!in) throw dns::DnsError("cannot read secret file " + o.secret_file);
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    secret = buffer.str();
-  } else if (!o.secret_env.empty()) {
-    const char* value = std::getenv(o.secret_env.c_str());
-    if (value == nullptr) throw dns::DnsError("environment variable " + o.secret_env + " is not set");
-    secret = value;
-  }
-  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
-  return secret;
-}
-
 int zones_add(const Globals& globals, const Options& o) {
   Session s(globals, o.user);
   dns::ZoneInput input;
@@ -93,8 +69,14 @@ int zones_add(const Globals& globals, const Options& o) {
     if (eq == std::string::npos || eq == 0) throw dns::DnsError("--setting takes key=value, got '" + kv.substr(0, eq) + "'");
     input.settings[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
-  const std::string secret = read_secret(o);
-  if (!secret.empty()) {
+  std::optional<std::string> given;
+  try {
+    given = read_secret({o.secret_stdin, o.secret_file, o.secret_env});
+  } catch (const std::invalid_argument& e) {
+    throw dns::DnsError(e.what());
+  }
+  if (given) {
+    const std::string& secret = *given;
     std::string name = o.secret_name;
     if (name.empty()) {
       const auto* plugin = s.host.find(o.plugin.empty() ? o.provider : o.plugin);

@@ -27,33 +27,6 @@ struct Options {
   bool activate = false, deactivate = false;
 };
 
-// The secret from exactly one of stdin, a file or a variable; never from an option value.
-std::optional<std::string> read_secret(const Options& o) {
-  const int sources = (o.secret_stdin ? 1 : 0) + (o.secret_file.empty() ? 0 : 1) + (o.secret_env.empty() ? 0 : 1);
-  if (sources > 1) throw email_config::InputError("give the secret one way: --secret-stdin, --secret-file or --secret-env");
-  std::string secret;
-  if (o.secret_stdin) {
-    if (::isatty(0)) std::cerr << "secret: ";
-    std::stringstream buffer;
-    buffer << std::cin.rdbuf();
-    secret = buffer.str();
-  } else if (!o.secret_file.empty()) {
-    std::ifstream in(o.secret_file);
-    if (!in) throw email_config::InputError("cannot read secret file " + o.secret_file);
-    std::stringstream buffer;
-    buffer << in.rdbuf();
-    secret = buffer.str();
-  } else if (!o.secret_env.empty()) {
-    const char* value = std::getenv(o.secret_env.c_str());
-    if (value == nullptr) throw email_config::InputError("environment variable " + o.secret_env + " is not set");
-    secret = value;
-  } else {
-    return std::nullopt;
-  }
-  while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
-  return secret;
-}
-
 email_config::Input input_from(const Options& o) {
   email_config::Input in;
   if (!o.dsn.empty()) {
@@ -89,7 +62,13 @@ email_config::Input input_from(const Options& o) {
     if (eq == std::string::npos || eq == 0) throw email_config::InputError("--setting takes key=value, got '" + kv.substr(0, eq) + "'");
     in.settings[kv.substr(0, eq)] = kv.substr(eq + 1);
   }
-  if (auto secret = read_secret(o)) {
+  std::optional<std::string> secret;
+  try {
+    secret = read_secret({o.secret_stdin, o.secret_file, o.secret_env});
+  } catch (const std::invalid_argument& e) {
+    throw email_config::InputError(e.what());
+  }
+  if (secret) {
     if (in.secret) throw email_config::InputError("the DSN already carries a secret; give it once");
     in.secret = std::move(secret);
   }

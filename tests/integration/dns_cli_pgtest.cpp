@@ -12,17 +12,6 @@ using mailroom::testing::quote;
 using mailroom::testing::run_command;
 using nlohmann::json;
 
-std::string zone_lines(const json& records) {
-  std::string out;
-  for (const auto& r : records) {
-    const std::string type = r["type"], name = r["name"], content = r["content"];
-    out += name + ". " + std::to_string(r["ttl"].get<int>()) + " " + type + " ";
-    if (type == "MX") out += std::to_string(r["priority"].get<int>()) + " " + content + ".\n";
-    else if (type == "TXT") out += (content.front() == '"' ? content : "\"" + content + "\"") + "\n";
-    else out += content + "\n";
-  }
-  return out;
-}
 
 class DnsCli : public ::testing::Test {
  protected:
@@ -74,7 +63,7 @@ TEST_F(DnsCli, EmailSetupThenPlanApplyValidate) {
   EXPECT_EQ(before.status, 1) << "nothing is served yet: " << before.output;
   EXPECT_NE(before.output.find("missing  SPF  example.test"), std::string::npos) << before.output;
 
-  dns_.serve(zone_lines(mock_.records("example.test")));
+  dns_.serve(mailroom::testing::CloudflareMock::zone_file_lines(mock_.records("example.test")));
   const auto validated = mailroom("dns validate example.test --user ada@example.test --json");
   ASSERT_EQ(validated.status, 0) << validated.output;
   const json results = json::parse(validated.output);

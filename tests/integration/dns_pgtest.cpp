@@ -19,19 +19,6 @@ using mailroom::RecordType;
 using mailroom::dns::PlanAction;
 using nlohmann::json;
 
-// The zone file Knot serves for what the fake Cloudflare holds: "publishing".
-std::string zone_lines(const json& records) {
-  std::string out;
-  for (const auto& r : records) {
-    const std::string type = r["type"], name = r["name"], content = r["content"];
-    out += name + ". " + std::to_string(r["ttl"].get<int>()) + " " + type + " ";
-    if (type == "MX") out += std::to_string(r["priority"].get<int>()) + " " + content + ".\n";
-    else if (type == "CNAME") out += content + ".\n";
-    else if (type == "TXT") out += (content.front() == '"' ? content : "\"" + content + "\"") + "\n";
-    else out += content + "\n";
-  }
-  return out;
-}
 
 class DnsEngineTest : public ::testing::Test {
  protected:
@@ -257,7 +244,7 @@ TEST_F(DnsEngineTest, ValidateComparesWhatDnsServesWithWhatIsDesired) {
   // DNS serves the provider's records, except that DMARC differs and MX is missing.
   std::string served;
   for (const auto& r : mock_.records("example.test"))
-    if (r["type"] != "MX" && r["name"] != "_dmarc.example.test") served += zone_lines(json::array({r}));
+    if (r["type"] != "MX" && r["name"] != "_dmarc.example.test") served += mailroom::testing::CloudflareMock::zone_file_lines(json::array({r}));
   served += "_dmarc TXT \"v=DMARC1; p=none\"\n";
   dns_.serve(served);
 
@@ -274,7 +261,7 @@ TEST_F(DnsEngineTest, ValidateComparesWhatDnsServesWithWhatIsDesired) {
   EXPECT_EQ(r[mx].status, "invalid");
   EXPECT_FALSE(r[mx].validated_at.empty());
 
-  dns_.serve(zone_lines(mock_.records("example.test")));
+  dns_.serve(mailroom::testing::CloudflareMock::zone_file_lines(mock_.records("example.test")));
   for (const auto& v : engine_->validate(zone_, user_)) EXPECT_EQ(v.status, "valid") << v.record.name;
   for (const auto& [id, row] : rows()) EXPECT_EQ(row.status, "active") << row.name;
 }

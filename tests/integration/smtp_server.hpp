@@ -38,25 +38,11 @@ class SmtpServer {
   explicit SmtpServer(const std::vector<std::string>& options) {
     dir_ = fs::temp_directory_path() / ("mr-smtp-" + std::to_string(::getpid()) + "-" + std::to_string(counter_++));
     fs::create_directories(dir_);
-    int out[2];
-    EXPECT_EQ(::pipe(out), 0);
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::dup2(out[1], 1);
-      ::close(out[0]);
-      std::vector<std::string> args = {"/usr/bin/python3", MAILROOM_SMTP_SERVER, "--dir", dir_.string()};
-      args.insert(args.end(), options.begin(), options.end());
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    ::close(out[1]);
-    FILE* f = ::fdopen(out[0], "r");
-    char line[64] = {};
-    if (std::fgets(line, sizeof line, f) != nullptr) std::sscanf(line, "PORT %d", &port_);
-    std::fclose(f);
+    std::vector<std::string> args = {"/usr/bin/python3", MAILROOM_SMTP_SERVER, "--dir", dir_.string()};
+    args.insert(args.end(), options.begin(), options.end());
+    const auto spawned = spawn_reporting_port(args);
+    pid_ = spawned.pid;
+    port_ = spawned.port;
     EXPECT_GT(port_, 0) << "the SMTP server did not start";
   }
   ~SmtpServer() {

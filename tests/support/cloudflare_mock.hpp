@@ -67,28 +67,29 @@ class CloudflareMock {
   nlohmann::json requests() { return nlohmann::json::parse(control("GET", "/__requests", "")); }
   nlohmann::json records(const std::string& zone) { return nlohmann::json::parse(control("GET", "/__records?zone=" + zone, "")); }
 
+  // Zone-file lines for `records` (as records() returns them): what DNS would serve once
+  // Cloudflare published them.
+  static std::string zone_file_lines(const nlohmann::json& records) {
+    std::string out;
+    for (const auto& r : records) {
+      const std::string type = r["type"], name = r["name"], content = r["content"];
+      out += name + ". " + std::to_string(r["ttl"].get<int>()) + " " + type + " ";
+      if (type == "MX") out += std::to_string(r["priority"].get<int>()) + " " + content + ".\n";
+      else if (type == "CNAME") out += content + ".\n";
+      else if (type == "TXT") out += (content.front() == '"' ? content : "\"" + content + "\"") + "\n";
+      else out += content + "\n";
+    }
+    return out;
+  }
+
  private:
   void start_fake() {
-    int out[2];
-    EXPECT_EQ(::pipe(out), 0);
-    fake_pid_ = ::fork();
-    if (fake_pid_ == 0) {
-      ::dup2(out[1], 1);
-      ::close(out[0]);
-      std::vector<std::string> args = {"/usr/bin/python3", MAILROOM_TOOLS_DIR "/cloudflare_fake.py", "--token",
-                                       options_.token, "--max-per-page", std::to_string(options_.max_per_page)};
-      for (const auto& zone : options_.zones) args.insert(args.end(), {"--zone", zone});
-      std::vector<char*> argv;
-      for (auto& a : args) argv.push_back(a.data());
-      argv.push_back(nullptr);
-      ::execv(argv[0], argv.data());
-      ::_exit(127);
-    }
-    ::close(out[1]);
-    FILE* f = ::fdopen(out[0], "r");
-    char line[64] = {};
-    if (std::fgets(line, sizeof line, f) != nullptr) std::sscanf(line, "PORT %d", &fake_port_);
-    std::fclose(f);
+    std::vector<std::string> args = {"/usr/bin/python3", MAILROOM_TOOLS_DIR "/cloudflare_fake.py", "--token", options_.token,
+                                     "--max-per-page", std::to_string(options_.max_per_page)};
+    for (const auto& zone : options_.zones) args.insert(args.end(), {"--zone", zone});
+    const auto spawned = spawn_reporting_port(args);
+    fake_pid_ = spawned.pid;
+    fake_port_ = spawned.port;
     EXPECT_GT(fake_port_, 0) << "the Cloudflare fake did not start";
   }
 

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 #include <string>
+#include <vector>
 
 namespace mailroom::testing {
 
@@ -50,5 +51,34 @@ inline CommandResult run_command(const std::string& command, const std::string& 
 
 // The output of a command whose exit status does not matter to the caller.
 inline std::string run(const std::string& command) { return run_command(command).output; }
+
+// A test server started as a child process that prints "PORT <n>" as its first line once it
+// listens (tests/tools/smtp_server.py, cloudflare_fake.py). port is 0 when it did not start.
+struct Spawned {
+  pid_t pid = -1;
+  int port = 0;
+};
+
+inline Spawned spawn_reporting_port(std::vector<std::string> args) {
+  Spawned s;
+  int out[2];
+  if (::pipe(out) != 0) return s;
+  s.pid = ::fork();
+  if (s.pid == 0) {
+    ::dup2(out[1], 1);
+    ::close(out[0]);
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execv(argv[0], argv.data());
+    ::_exit(127);
+  }
+  ::close(out[1]);
+  FILE* f = ::fdopen(out[0], "r");
+  char line[64] = {};
+  if (std::fgets(line, sizeof line, f) != nullptr) std::sscanf(line, "PORT %d", &s.port);
+  std::fclose(f);
+  return s;
+}
 
 }  // namespace mailroom::testing

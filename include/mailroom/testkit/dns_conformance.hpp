@@ -74,21 +74,6 @@ class DnsConformance : public ::testing::Test {
     r.priority = priority;
     return r;
   }
-
-  // Runs `call`, which must fail with a ProviderError and nothing else.
-  static ErrorKind provider_error_kind(const std::function<void()>& call) {
-    try {
-      call();
-    } catch (const ProviderError& e) {
-      EXPECT_FALSE(e.info().message.empty()) << "a ProviderError must say what went wrong";
-      return e.kind();
-    } catch (const std::exception& e) {
-      ADD_FAILURE() << "threw something other than mailroom::ProviderError: " << e.what();
-      return ErrorKind::permanent;
-    }
-    ADD_FAILURE() << "did not fail";
-    return ErrorKind::permanent;
-  }
 };
 
 }  // namespace mailroom::testkit
@@ -191,5 +176,5 @@ class DnsConformance : public ::testing::Test {
   }                                                                                                       \
   TEST_F(Fixture, ConformanceWrongCredentialsAreAnAuthError) {                                            \
     auto provider = make_provider_with_wrong_credentials();                                               \
-    EXPECT_EQ(provider_error_kind([&] { provider->list_zones(); }), mailroom::ErrorKind::auth);          \
+    EXPECT_EQ(mailroom::testkit::provider_error_kind([&] { provider->list_zones(); }), mailroom::ErrorKind::auth);          \
   }

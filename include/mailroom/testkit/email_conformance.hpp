@@ -55,21 +55,6 @@ class EmailConformance : public ::testing::Test {
     (void)email;
     (void)receipt;
   }
-
-  // Runs `call`, which must fail with a ProviderError and nothing else.
-  static ErrorKind provider_error_kind(const std::function<void()>& call) {
-    try {
-      call();
-    } catch (const ProviderError& e) {
-      EXPECT_FALSE(e.info().message.empty()) << "a ProviderError must say what went wrong";
-      return e.kind();
-    } catch (const std::exception& e) {
-      ADD_FAILURE() << "threw something other than mailroom::ProviderError: " << e.what();
-      return ErrorKind::permanent;
-    }
-    ADD_FAILURE() << "did not fail";
-    return ErrorKind::permanent;
-  }
 };
 
 }  // namespace mailroom::testkit
@@ -93,13 +78,13 @@ class EmailConformance : public ::testing::Test {
     auto provider = make_provider();                                                                   \
     auto email = deliverable();                                                                        \
     email.envelope.rcpt_to.clear();                                                                    \
-    EXPECT_EQ(provider_error_kind([&] { provider->send(email); }), mailroom::ErrorKind::invalid_request); \
+    EXPECT_EQ(mailroom::testkit::provider_error_kind([&] { provider->send(email); }), mailroom::ErrorKind::invalid_request); \
   }                                                                                                    \
   TEST_F(Fixture, ConformanceRefusesHeaderInjectionWithAProviderError) {                               \
     auto provider = make_provider();                                                                   \
     auto email = deliverable();                                                                        \
     email.message.subject = "hello\r\nBcc: victim@example.com";                                        \
-    const auto kind = provider_error_kind([&] { provider->send(email); });                             \
+    const auto kind = mailroom::testkit::provider_error_kind([&] { provider->send(email); });                             \
     EXPECT_TRUE(kind == mailroom::ErrorKind::invalid_request || kind == mailroom::ErrorKind::permanent); \
   }                                                                                                    \
   TEST_F(Fixture, ConformanceVerifiesWorkingCredentials) { EXPECT_NO_THROW(make_provider()->verify()); } \

@@ -1,4 +1,4 @@
-// A plugin file loaded for tests as the host loads it (Boost.DLL, RTLD_NOW | RTLD_LOCAL, the
+// For the conformance suites (GoogleTest). A plugin file loaded for tests as the host loads it (Boost.DLL, RTLD_NOW | RTLD_LOCAL, the
 // factory alias from the "mailroom" section), with everything a provider's context refers
 // to kept alive for as long as the provider lives. Configuration is not validated here (the
 // host does that against the manifest's schema before a real plugin ever sees it).
@@ -8,9 +8,11 @@
 
 #include <boost/dll/library_info.hpp>
 #include <boost/dll/shared_library.hpp>
+#include <gtest/gtest.h>
 
 #include <algorithm>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <stdexcept>
@@ -74,6 +76,21 @@ class LoadedPlugin {
  private:
   std::shared_ptr<boost::dll::shared_library> library_;
 };
+
+// Runs `call`, which must fail with a ProviderError and nothing else; returns its kind.
+inline ErrorKind provider_error_kind(const std::function<void()>& call) {
+  try {
+    call();
+  } catch (const ProviderError& e) {
+    EXPECT_FALSE(e.info().message.empty()) << "a ProviderError must say what went wrong";
+    return e.kind();
+  } catch (const std::exception& e) {
+    ADD_FAILURE() << "threw something other than mailroom::ProviderError: " << e.what();
+    return ErrorKind::permanent;
+  }
+  ADD_FAILURE() << "did not fail";
+  return ErrorKind::permanent;
+}
 
 using LoadedEmailPlugin = LoadedPlugin<EmailProvider>;
 using LoadedDnsPlugin = LoadedPlugin<DnsProvider>;
