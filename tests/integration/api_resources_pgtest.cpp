@@ -103,11 +103,15 @@ TEST_F(ApiResources, AnotherUsersRowsAreNotFoundAndUntouchedEverywhere) {
   EXPECT_EQ(json::parse(call("GET", "/v1/emails", "mr_bob").body)["emails"].size(), 0u);
   EXPECT_EQ(json::parse(call("GET", "/v1/dns/zones", "mr_bob").body)["zones"].size(), 0u);
   EXPECT_EQ(json::parse(call("GET", "/v1/suppressions", "mr_bob").body)["suppressions"].size(), 0u);
-  for (const auto& t : json::parse(call("GET", "/v1/templates", "mr_bob").body)["templates"])
+  // (each list held in a variable: a range-for over a temporary's member would dangle)
+  const json templates = json::parse(call("GET", "/v1/templates", "mr_bob").body);
+  for (const auto& t : templates["templates"])
     EXPECT_NE(t["name"], "welcome-alice");
-  for (const auto& c : json::parse(call("GET", "/v1/email-configurations", "mr_bob").body)["configurations"])
+  const json configurations = json::parse(call("GET", "/v1/email-configurations", "mr_bob").body);
+  for (const auto& c : configurations["configurations"])
     EXPECT_NE(c["id"], alice_config_);
-  for (const auto& e : json::parse(call("GET", "/v1/audit-logs", "mr_bob").body)["entries"])
+  const json audit = json::parse(call("GET", "/v1/audit-logs", "mr_bob").body);
+  for (const auto& e : audit["entries"])
     EXPECT_NE(e["user_id"], alice_) << e.dump();
   // and nothing of alice's changed
   EXPECT_EQ(one(snapshot), before);
