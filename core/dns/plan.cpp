@@ -162,9 +162,11 @@ Plan compute_plan(const std::string& zone, const std::vector<db::DnsRecordRow>& 
   for (const auto& r : held) by_id.emplace(r.id, &r);
   // Provider records some row already owns, and unowned ones by content (for adoption).
   std::unordered_set<std::string> claimed;
+  claimed.reserve(desired.size());
   for (const auto& row : desired)
     if (!row.provider_record_id.empty() && by_id.count(row.provider_record_id)) claimed.insert(row.provider_record_id);
   std::unordered_multimap<std::string, const ProviderRecord*> unowned;
+  unowned.reserve(held.size());
   for (const auto& r : held)
     if (!claimed.count(r.id)) unowned.emplace(identity(r.record, true), &r);
 
@@ -172,6 +174,8 @@ Plan compute_plan(const std::string& zone, const std::vector<db::DnsRecordRow>& 
   plan.zone = zone;
   plan.owned = claimed.size();
   std::vector<PlannedChange> removes, updates, creates, unchanged;
+  unchanged.reserve(desired.size());
+  plan.changes.reserve(desired.size());
   for (const auto& row : desired) {
     PlannedChange change;
     change.record_id = row.id;
@@ -231,6 +235,7 @@ Plan compute_plan(const std::string& zone, const std::vector<db::DnsRecordRow>& 
   }
 
   std::string canonical;
+  canonical.reserve(plan.changes.size() * 96);
   for (const auto& c : plan.changes)
     canonical += std::string(to_string(c.action)) + '\x1e' + c.record_id + '\x1e' + c.provider_id + '\x1e' +
                  identity(c.record, true) + '\x1e' + (c.adopt ? "a" : "") + (c.forget ? "f" : "") + '\n';
