@@ -9,6 +9,7 @@
 
 #include <signal.h>
 #include <sys/wait.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <chrono>
@@ -35,6 +36,7 @@ class DnsServer {
     write_zone(records);
     pid_ = ::fork();
     if (pid_ == 0) {
+      ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // a test that aborts takes its servers along
       const std::string log = (dir_ / "knot.log").string();
       std::freopen(log.c_str(), "w", stderr);
       ::execl("/usr/sbin/knotd", "knotd", "-c", (dir_ / "knot.conf").c_str(), nullptr);

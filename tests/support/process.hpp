@@ -3,6 +3,8 @@
 #pragma once
 
 #include <sys/wait.h>
+#include <signal.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -65,6 +67,7 @@ inline Spawned spawn_reporting_port(std::vector<std::string> args) {
   if (::pipe(out) != 0) return s;
   s.pid = ::fork();
   if (s.pid == 0) {
+    ::prctl(PR_SET_PDEATHSIG, SIGTERM);  // a test that aborts takes its servers along
     ::dup2(out[1], 1);
     ::close(out[0]);
     std::vector<char*> argv;
