@@ -1,12 +1,10 @@
 // /v1/suppressions, /v1/quota, /v1/audit-logs: what belongs to the caller's account.
+#include "email_config.hpp"
 #include "routes.hpp"
 
-#include <regex>
 
 namespace mailroom::api {
 namespace {
-
-json text_or_null(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
 
 Response list_suppressions(Call& call) {
   json out = json::array();
@@ -19,8 +17,7 @@ Response add_suppression(Call& call) {
   const json body = parse_body(call.request);
   check_body(body, "NewSuppression");
   const std::string email = body["email"];
-  static const std::regex address(R"(^[^@\s]+@[^@\s]+\.[^@\s]+$)");
-  if (!std::regex_match(email, address))
+  if (!email_config::is_email_address(email))
     throw Problem{http::status::bad_request, "Invalid request", "at /email: '" + email + "' is not an email address",
                   json::array({{{"pointer", "/email"}, {"message", "not an email address"}}})};
   db::Suppressions(call.services.pool).add(call.who.user_id, email, body.value("reason", "manual"));
@@ -54,12 +51,7 @@ Response audit_logs(Call& call) {
   if (q.count("resource_type")) filter.resource_type = q.at("resource_type");
   if (q.count("resource_id")) filter.resource_id = q.at("resource_id");
   if (q.count("cursor")) filter.before_id = q.at("cursor");
-  if (q.count("limit")) {
-    static const std::regex number("^[0-9]{1,4}$");
-    if (!std::regex_match(q.at("limit"), number) || std::stoi(q.at("limit")) < 1 || std::stoi(q.at("limit")) > 500)
-      throw Problem{http::status::bad_request, "Invalid request", "limit must be 1-500"};
-    filter.limit = static_cast<std::size_t>(std::stoi(q.at("limit")));
-  }
+  filter.limit = page_limit(q);
   const auto rows = db::audit_list(call.services.pool, filter);
   json entries = json::array();
   for (const auto& r : rows)

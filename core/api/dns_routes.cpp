@@ -5,8 +5,6 @@
 namespace mailroom::api {
 namespace {
 
-json text_or_null(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
-
 struct DnsSession {
   std::unique_ptr<resolver::Resolver> resolver;
   std::unique_ptr<dns::Engine> engine;

@@ -8,8 +8,6 @@
 namespace mailroom::api {
 namespace {
 
-json text_or_null(const std::string& s) { return s.empty() ? json(nullptr) : json(s); }
-
 json email_json(const db::QueueEmailRow& e) {
   return {{"id", e.id},
           {"status", e.status},
@@ -91,12 +89,7 @@ Response list_emails(Call& call) {
     throw Problem{http::status::bad_request, "Invalid request", "status must be one of pending, queued, sending, sent, failed, bounced, spam"};
   filter.recipient = get("to");
   filter.configuration_id = get("configuration");
-  if (!get("limit").empty()) {
-    static const std::regex number("^[0-9]{1,4}$");
-    if (!std::regex_match(get("limit"), number) || std::stoi(get("limit")) < 1 || std::stoi(get("limit")) > 500)
-      throw Problem{http::status::bad_request, "Invalid request", "limit must be 1-500"};
-    filter.limit = static_cast<std::size_t>(std::stoi(get("limit")));
-  }
+  filter.limit = page_limit(q);
   if (const auto cursor = get("cursor"); !cursor.empty()) {
     static const std::regex shape("^([0-9]{1,19})\\.([0-9a-f-]{36})$");
     std::smatch m;

@@ -4,6 +4,7 @@
 #include <boost/url/parse.hpp>
 
 #include <mutex>
+#include <regex>
 
 namespace mailroom::api {
 
@@ -71,6 +72,17 @@ void check_body(const json& body, const std::string& schema_name) {
   json errors = json::array();
   for (const auto& v : violations) errors.push_back({{"pointer", v.instance_path}, {"message", v.message}});
   throw Problem{http::status::bad_request, "Invalid request", json_schema::describe({violations[0]}), errors};
+}
+
+json text_or_null(const std::string& text) { return text.empty() ? json(nullptr) : json(text); }
+
+std::size_t page_limit(const std::map<std::string, std::string>& query) {
+  const auto limit = query.find("limit");
+  if (limit == query.end()) return 50;
+  static const std::regex number("^[0-9]{1,4}$");
+  if (!std::regex_match(limit->second, number) || std::stoi(limit->second) < 1 || std::stoi(limit->second) > 500)
+    throw Problem{http::status::bad_request, "Invalid request", "limit must be 1-500"};
+  return static_cast<std::size_t>(std::stoi(limit->second));
 }
 
 std::map<std::string, std::string> query(const Request& request, const std::vector<std::string>& allowed) {

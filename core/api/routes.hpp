@@ -43,6 +43,11 @@ std::map<std::string, std::string> query(const Request& request, const std::vect
 
 const json& openapi_document();
 
+// An optional text field: null when empty.
+json text_or_null(const std::string& text);
+// A listing's page size from its query's "limit" (1-500, default 50), or a 400.
+std::size_t page_limit(const std::map<std::string, std::string>& query);
+
 struct Services {
   db::Pool& pool;
   const crypto::SecretBox* box;

@@ -19,11 +19,6 @@ const std::map<std::string, std::string> kSecretNames = {
     {"google_oauth_token_encrypted", "access_token"},
 };
 
-bool looks_like_address(const std::string& address) {
-  static const std::regex pattern(R"(^[^@\s<>]+@[^@\s<>]+\.[^@\s<>]+$)");
-  return std::regex_match(address, pattern);
-}
-
 void seal_into(db::EmailConfiguration& row, const std::string& column, const std::string& plaintext,
                const crypto::SecretBox& box) {
   row.ciphertexts[column] = box.seal(plaintext, crypto::associated_data("email_configurations", column, row.id));
@@ -34,6 +29,11 @@ std::string open_column(const db::EmailConfiguration& row, const std::string& co
 }
 
 }  // namespace
+
+bool is_email_address(const std::string& address) {
+  static const std::regex pattern(R"(^[^@\s<>,;"]+@[^@\s<>,;"]+\.[^@\s<>,;"]+$)");
+  return address.size() <= 254 && std::regex_match(address, pattern);
+}
 
 Input parse_dsn(const std::string& dsn) {
   // The DSN may hold a secret: errors describe its parts, never quote it.
@@ -82,8 +82,8 @@ void apply(const Input& in, db::EmailConfiguration& row, const crypto::SecretBox
   set(row.from_name, in.from_name);
   set(row.reply_to_address, in.reply_to_address);
   if (row.from_address.empty()) throw InputError("from address is required (--from)");
-  if (!looks_like_address(row.from_address)) throw InputError("from address is not an email address");
-  if (!row.reply_to_address.empty() && !looks_like_address(row.reply_to_address))
+  if (!is_email_address(row.from_address)) throw InputError("from address is not an email address");
+  if (!row.reply_to_address.empty() && !is_email_address(row.reply_to_address))
     throw InputError("reply-to address is not an email address");
   for (const auto& [key, value] : in.settings.items()) row.settings[key] = value;
   set(row.plugin, in.plugin);

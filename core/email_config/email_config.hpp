@@ -47,6 +47,10 @@ struct Input {
   bool secret_from_dsn = false;
 };
 
+// Whether `address` is a plain addr-spec fit for an envelope and a header: local@domain.tld,
+// no spaces, angle brackets, commas, semicolons or quotes, at most 254 octets.
+bool is_email_address(const std::string& address);
+
 // Parses a DSN into the provider, connection fields and (maybe) the secret.
 Input parse_dsn(const std::string& dsn);
 

@@ -1,21 +1,12 @@
 #include "queue.hpp"
 
+#include "email_config.hpp"
 #include "templates.hpp"
 
 #include <map>
-#include <regex>
 #include <set>
 
 namespace mailroom::queue {
-namespace {
-
-bool looks_like_address(const std::string& address) {
-  static const std::regex pattern(R"(^[^@\s<>,;"]+@[^@\s<>,;"]+\.[^@\s<>,;"]+$)");
-  return address.size() <= 254 && std::regex_match(address, pattern);
-}
-
-}  // namespace
-
 namespace {
 
 std::vector<EnqueueResult> enqueue_in_transaction(db::Pool& pool, const std::vector<EmailRequest>& requests,
@@ -40,9 +31,9 @@ std::vector<EnqueueResult> enqueue_in_transaction(db::Pool& pool, const std::vec
     }
     const auto& config = it->second;
     if (!config.is_active) fail("email configuration " + config.id + " is inactive");
-    if (!looks_like_address(r.to)) fail("to: not an email address");
-    for (const auto& a : r.cc) if (!looks_like_address(a)) fail("cc: '" + a + "' is not an email address");
-    for (const auto& a : r.bcc) if (!looks_like_address(a)) fail("bcc: '" + a + "' is not an email address");
+    if (!email_config::is_email_address(r.to)) fail("to: not an email address");
+    for (const auto& a : r.cc) if (!email_config::is_email_address(a)) fail("cc: '" + a + "' is not an email address");
+    for (const auto& a : r.bcc) if (!email_config::is_email_address(a)) fail("bcc: '" + a + "' is not an email address");
     if (r.priority < 0 || r.priority > 1000) fail("priority must be from 0 to 1000");
     if (r.max_retries < 0 || r.max_retries > 100) fail("max_retries must be from 0 to 100");
 
