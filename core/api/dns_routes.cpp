@@ -10,13 +10,17 @@ struct DnsSession {
   std::unique_ptr<dns::Engine> engine;
 };
 
-DnsSession session(Call& call) {
+// The engine for one request; with_resolver for the endpoints that query DNS (validate,
+// email-setup), the others need none.
+DnsSession session(Call& call, bool with_resolver = false) {
   if (call.services.plugins == nullptr)
     throw Problem{http::status::service_unavailable, "No plugins", "this server has no plugins loaded"};
   DnsSession s;
-  resolver::ResolverOptions options;
-  options.servers = call.services.dns_resolver;
-  s.resolver = resolver::make_resolver(options);
+  if (with_resolver) {
+    resolver::ResolverOptions options;
+    options.servers = call.services.dns_resolver;
+    s.resolver = resolver::make_resolver(options);
+  }
   s.engine = std::make_unique<dns::Engine>(call.services.pool, *call.services.plugins, call.services.box, s.resolver.get());
   return s;
 }
@@ -144,28 +148,22 @@ Response apply(Call& call) {
   dns::ApplyOptions options;
   options.force = body.value("force", false);
   options.plan_checksum = body.value("plan_checksum", "");
-  const auto report = guarded([&] { return s.engine->apply(zone, options, call.who.user_id); });
-  return json_response(http::status::ok,
-                       {{"plan", report.plan.to_json()}, {"applied", report.applied}, {"failed", report.failed},
-                        {"errors", report.errors}},
+  return json_response(http::status::ok, dns::to_json(guarded([&] { return s.engine->apply(zone, options, call.who.user_id); })),
                        call.request);
 }
 
 Response validate(Call& call) {
   const auto zone = visible_zone(call);
-  auto s = session(call);
-  json out = json::array();
-  for (const auto& r : guarded([&] { return s.engine->validate(zone, call.who.user_id); }))
-    out.push_back({{"record_id", r.record_id}, {"type", to_string(r.record.type)}, {"name", r.record.name},
-                   {"value", r.record.value}, {"validation_status", r.status}, {"served", r.served}});
-  return json_response(http::status::ok, {{"results", out}}, call.request);
+  auto s = session(call, true);
+  const auto results = guarded([&] { return s.engine->validate(zone, call.who.user_id); });
+  return json_response(http::status::ok, {{"results", dns::to_json(results)}}, call.request);
 }
 
 Response email_setup(Call& call) {
   const json body = call.request.body().empty() ? json::object() : parse_body(call.request);
   check_body(body, "EmailSetup");
   const auto zone = visible_zone(call);
-  auto s = session(call);
+  auto s = session(call, true);
   dns::EmailSetupOptions options;
   options.dmarc_policy = body.value("dmarc_policy", options.dmarc_policy);
   options.dmarc_report_address = body.value("dmarc_report", "");
@@ -174,15 +172,8 @@ Response email_setup(Call& call) {
   options.dkim_algorithm = body.value("dkim_algorithm", options.dkim_algorithm);
   options.mx = body.value("mx", std::vector<std::string>{});
   options.ttl = body.value("ttl", options.ttl);
-  const auto report = guarded([&] { return s.engine->email_setup(zone, options, call.who.user_id); });
-  json records = json::array();
-  for (const auto& r : report.records)
-    records.push_back({{"type", to_string(r.type)}, {"name", r.name}, {"value", r.value}, {"ttl", r.ttl},
-                       {"priority", r.priority ? json(*r.priority) : json(nullptr)}});
   return json_response(http::status::ok,
-                       {{"records", records}, {"added", report.added}, {"changed", report.changed}, {"kept", report.kept},
-                        {"spf_lookups", report.spf_lookups}, {"spf_breakdown", report.spf_breakdown},
-                        {"notes", report.notes}},
+                       dns::to_json(guarded([&] { return s.engine->email_setup(zone, options, call.who.user_id); })),
                        call.request);
 }
 

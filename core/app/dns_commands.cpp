@@ -168,12 +168,7 @@ int apply(const Globals& globals, const Options& o) {
   options.plan_checksum = o.plan_checksum;
   const auto report = s.engine->apply(s.engine->zone(s.user.id, o.zone), options, s.user.id);
   if (o.json) {
-    std::cout << json{{"plan", report.plan.to_json()},
-                      {"applied", report.applied},
-                      {"failed", report.failed},
-                      {"errors", report.errors}}
-                     .dump(2)
-              << "\n";
+    std::cout << dns::to_json(report).dump(2) << "\n";
   } else {
     std::cout << report.plan.to_text() << "Applied " << report.applied << ", failed " << report.failed << ".\n";
     for (const auto& e : report.errors) std::cout << "  failed: " << e << "\n";
@@ -184,17 +179,14 @@ int apply(const Globals& globals, const Options& o) {
 int validate(const Globals& globals, const Options& o) {
   Session s(globals, o.user);
   const auto results = s.engine->validate(s.engine->zone(s.user.id, o.zone), s.user.id);
-  json out = json::array();
   bool all_valid = true;
   for (const auto& r : results) {
     all_valid = all_valid && r.status == "valid";
-    out.push_back({{"record_id", r.record_id}, {"type", to_string(r.record.type)}, {"name", r.record.name},
-                   {"value", r.record.value}, {"validation_status", r.status}, {"served", r.served}});
     if (!o.json)
       std::cout << r.status << "  " << to_string(r.record.type) << "  " << r.record.name
                 << (r.status == "valid" ? "" : "  served: " + (r.served.empty() ? std::string("nothing") : r.served)) << "\n";
   }
-  if (o.json) std::cout << out.dump(2) << "\n";
+  if (o.json) std::cout << dns::to_json(results).dump(2) << "\n";
   return all_valid ? 0 : 1;
 }
 
@@ -202,18 +194,7 @@ int email_setup(const Globals& globals, const Options& o) {
   Session s(globals, o.user);
   const auto report = s.engine->email_setup(s.engine->zone(s.user.id, o.zone), o.setup, s.user.id);
   if (o.json) {
-    json records = json::array();
-    for (const auto& r : report.records) {
-      json j = {{"type", to_string(r.type)}, {"name", r.name}, {"value", r.value}, {"ttl", r.ttl}};
-      if (r.priority) j["priority"] = *r.priority;
-      records.push_back(j);
-    }
-    std::cout << json{{"records", records},         {"added", report.added},
-                      {"changed", report.changed},  {"kept", report.kept},
-                      {"spf_lookups", report.spf_lookups}, {"spf_breakdown", report.spf_breakdown},
-                      {"notes", report.notes}}
-                     .dump(2)
-              << "\n";
+    std::cout << dns::to_json(report).dump(2) << "\n";
     return 0;
   }
   for (const auto& note : report.notes) std::cout << "note: " << note << "\n";

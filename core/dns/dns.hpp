@@ -73,6 +73,10 @@ Plan compute_plan(const std::string& zone, const std::vector<db::DnsRecordRow>& 
 // The type a record is published as (SPF, DKIM, DMARC -> TXT).
 RecordType wire_type(RecordType type);
 
+// A desired row's record, and a record written into a row (type, name, value, ttl, priority).
+RecordSpec record_of(const db::DnsRecordRow& row);
+void set_record(db::DnsRecordRow& row, const RecordSpec& record);
+
 // --- records as users write them -----------------------------------------------------------
 
 // Checks a record for zone `zone` and normalises it (lower-case names without the trailing
@@ -131,6 +135,11 @@ struct EmailSetupReport {
   std::vector<std::string> notes;    // e.g. which configuration got a new DKIM key
 };
 
+// The reports as JSON: what `mailroom dns ... --json` prints and the API answers.
+nlohmann::json to_json(const ApplyReport& report);
+nlohmann::json to_json(const std::vector<ValidationResult>& results);
+nlohmann::json to_json(const EmailSetupReport& report);
+
 class Engine {
  public:
   // `resolver` is used by validate and by email-setup's SPF lookup count.
@@ -139,8 +148,6 @@ class Engine {
 
   db::DnsZoneRow add_zone(const ZoneInput& input, const std::string& actor_id);
   db::DnsZoneRow zone(const std::string& user_id, const std::string& name);
-  // The zones the zone's provider account can see (checks the credentials).
-  std::vector<Zone> provider_zones(const db::DnsZoneRow& zone);
 
   std::string add_record(const db::DnsZoneRow& zone, const RecordSpec& record, const std::string& actor_id);
   void remove_record(const db::DnsZoneRow& zone, const std::string& record_id, const std::string& actor_id);

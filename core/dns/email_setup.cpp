@@ -154,11 +154,7 @@ EmailSetupReport Engine::email_setup(const db::DnsZoneRow& zone, const EmailSetu
       row = *it;
     }
     row.zone_id = zone.id;
-    row.record_type = std::string(to_string(r.type));
-    row.name = r.name;
-    row.value = r.value;
-    row.ttl = r.ttl;
-    row.priority = r.priority;
+    set_record(row, r);
     (row.id.empty() ? added : changed).push_back(row);
   }
   try {

@@ -110,17 +110,10 @@ Zone Engine::provider_zone(DnsProvider& provider, const db::DnsZoneRow& zone) {
                  (seen.empty() ? "none" : seen) + ")");
 }
 
-std::vector<Zone> Engine::provider_zones(const db::DnsZoneRow& zone) { return provider(zone)->list_zones(); }
-
 std::string Engine::add_record(const db::DnsZoneRow& zone, const RecordSpec& record, const std::string& actor_id) {
-  const RecordSpec checked = checked_record(zone.name, record);
   db::DnsRecordRow row;
   row.zone_id = zone.id;
-  row.record_type = std::string(to_string(checked.type));
-  row.name = checked.name;
-  row.value = checked.value;
-  row.ttl = checked.ttl;
-  row.priority = checked.priority;
+  set_record(row, checked_record(zone.name, record));
   try {
     return db::DnsRecords(pool_).save(zone.id, {row}, {}, actor_id).at(0);
   } catch (const db::DbError& e) {
@@ -227,11 +220,7 @@ std::vector<ValidationResult> Engine::validate(const db::DnsZoneRow& zone, const
     if (row.desired != "present") continue;
     ValidationResult v;
     v.record_id = row.id;
-    v.record.type = *record_type_from_string(row.record_type);
-    v.record.name = row.name;
-    v.record.value = row.value;
-    v.record.ttl = row.ttl;
-    v.record.priority = row.priority;
+    v.record = record_of(row);
     const RecordType type = wire_type(v.record.type);
     const auto query_type = type == RecordType::A      ? resolver::QueryType::A
                             : type == RecordType::AAAA ? resolver::QueryType::AAAA
@@ -274,6 +263,31 @@ std::vector<ValidationResult> Engine::validate(const db::DnsZoneRow& zone, const
   }
   db::DnsRecords(pool_).record_validations(writes, actor_id);
   return results;
+}
+
+nlohmann::json to_json(const ApplyReport& report) {
+  return {{"plan", report.plan.to_json()}, {"applied", report.applied}, {"failed", report.failed}, {"errors", report.errors}};
+}
+
+nlohmann::json to_json(const std::vector<ValidationResult>& results) {
+  json out = json::array();
+  for (const auto& r : results)
+    out.push_back({{"record_id", r.record_id}, {"type", to_string(r.record.type)}, {"name", r.record.name},
+                   {"value", r.record.value}, {"validation_status", r.status}, {"served", r.served}});
+  return out;
+}
+
+nlohmann::json to_json(const EmailSetupReport& report) {
+  json records = json::array();
+  for (const auto& r : report.records) {
+    json j = {{"type", to_string(r.type)}, {"name", r.name}, {"value", r.value}, {"ttl", r.ttl}};
+    if (r.priority) j["priority"] = *r.priority;
+    records.push_back(j);
+  }
+  return {{"records", records},         {"added", report.added},
+          {"changed", report.changed},  {"kept", report.kept},
+          {"spf_lookups", report.spf_lookups}, {"spf_breakdown", report.spf_breakdown},
+          {"notes", report.notes}};
 }
 
 }  // namespace mailroom::dns

@@ -34,16 +34,6 @@ std::string identity(const RecordSpec& r, bool with_ttl) {
   return key;
 }
 
-RecordSpec spec_of(const db::DnsRecordRow& row) {
-  RecordSpec r;
-  r.type = *record_type_from_string(row.record_type);
-  r.name = row.name;
-  r.value = row.value;
-  r.ttl = row.ttl;
-  r.priority = row.priority;
-  return r;
-}
-
 std::string hex(const unsigned char* bytes, std::size_t n) {
   static const char* digits = "0123456789abcdef";
   std::string out;
@@ -96,6 +86,18 @@ RecordType wire_type(RecordType type) {
     case RecordType::DMARC: return RecordType::TXT;
     default: return type;
   }
+}
+
+RecordSpec record_of(const db::DnsRecordRow& row) {
+  return {*record_type_from_string(row.record_type), row.name, row.value, row.ttl, row.priority};
+}
+
+void set_record(db::DnsRecordRow& row, const RecordSpec& record) {
+  row.record_type = std::string(to_string(record.type));
+  row.name = record.name;
+  row.value = record.value;
+  row.ttl = record.ttl;
+  row.priority = record.priority;
 }
 
 RecordSpec checked_record(const std::string& zone, RecordSpec r) {
@@ -179,7 +181,7 @@ Plan compute_plan(const std::string& zone, const std::vector<db::DnsRecordRow>& 
   for (const auto& row : desired) {
     PlannedChange change;
     change.record_id = row.id;
-    change.record = spec_of(row);
+    change.record = record_of(row);
     const auto owned = row.provider_record_id.empty() ? by_id.end() : by_id.find(row.provider_record_id);
     if (row.desired == "absent") {
       change.action = PlanAction::remove;
