@@ -136,10 +136,9 @@ class Router {
       if (!who->is_admin)
         throw Problem{http::status::forbidden, "Forbidden", "Mailroom-Act-As needs an admin token"};
       const std::string user(act_as);
-      bool known = false;
-      for (const auto& u : db::Users(services_.pool).list()) known = known || u.id == user;
-      if (!known) throw Problem{http::status::bad_request, "Invalid request", "Mailroom-Act-As: no user " + user};
-      who->user_id = user;
+      const auto acted = db::Users(services_.pool).find(user);
+      if (!acted) throw Problem{http::status::bad_request, "Invalid request", "Mailroom-Act-As: no user " + user};
+      who->user_id = acted->id;
       who->is_admin = false;  // acting as the user: that user's rows only
     }
     return *who;

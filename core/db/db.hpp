@@ -107,6 +107,7 @@ class Users {
   // Throws DbError when the email is taken or malformed.
   User create(const std::string& email, const std::string& name, bool is_admin);
   std::optional<User> find_by_email(const std::string& email);
+  std::optional<User> find(const std::string& id);  // a malformed id finds nothing
   std::vector<User> list();
 
  private:

@@ -34,6 +34,14 @@ std::optional<User> Users::find_by_email(const std::string& email) {
   return to_user(rows[0]);
 }
 
+std::optional<User> Users::find(const std::string& id) {
+  if (!is_uuid(id)) return std::nullopt;
+  Reader reader(pool_);
+  const auto rows = reader.tx().exec_params("SELECT id, email, name, is_admin FROM users WHERE id = $1::uuid", id);
+  if (rows.empty()) return std::nullopt;
+  return to_user(rows[0]);
+}
+
 std::vector<User> Users::list() {
   Reader reader(pool_);
   auto& tx = reader.tx();
