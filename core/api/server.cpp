@@ -9,6 +9,7 @@
 #include <boost/asio/strand.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/ssl.hpp>
+#include <boost/url/parse.hpp>
 #include <spdlog/spdlog.h>
 
 #include <chrono>
@@ -23,6 +24,7 @@ namespace beast = boost::beast;
 namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 
+// A route pattern's segments ("/v1/emails/{id}" -> v1, emails, {id}).
 std::vector<std::string> segments(std::string_view path) {
   std::vector<std::string> out;
   std::size_t start = 1;
@@ -31,21 +33,6 @@ std::vector<std::string> segments(std::string_view path) {
     out.emplace_back(path.substr(start, slash == std::string_view::npos ? std::string_view::npos : slash - start));
     if (slash == std::string_view::npos) break;
     start = slash + 1;
-  }
-  return out;
-}
-
-// Percent-decoded path segment (ids and names are plain, but an email address may be encoded).
-std::string decoded(const std::string& segment) {
-  std::string out;
-  for (std::size_t i = 0; i < segment.size(); ++i) {
-    if (segment[i] == '%' && i + 2 < segment.size() && std::isxdigit(static_cast<unsigned char>(segment[i + 1])) &&
-        std::isxdigit(static_cast<unsigned char>(segment[i + 2]))) {
-      out += static_cast<char>(std::stoi(segment.substr(i + 1, 2), nullptr, 16));
-      i += 2;
-    } else {
-      out += segment[i];
-    }
   }
   return out;
 }
@@ -81,7 +68,9 @@ class Router {
     const std::string_view target(request.target().data(), request.target().size());
     const std::string path(target.substr(0, target.find('?')));
     try {
-      const auto parts = segments(path);
+      const auto url = boost::urls::parse_origin_form(target);
+      if (!url) throw Problem{http::status::bad_request, "Invalid request", "the request target is not a valid URL path"};
+      const std::vector<std::string> parts(url->segments().begin(), url->segments().end());  // percent-decoded
       std::string allowed;
       for (std::size_t i = 0; i < routes_.size(); ++i) {
         std::vector<std::string> params;
@@ -117,7 +106,7 @@ class Router {
     for (std::size_t i = 0; i < parts.size(); ++i) {
       if (pattern[i].starts_with('{')) {
         if (parts[i].empty()) return false;
-        params.push_back(decoded(parts[i]));
+        params.push_back(parts[i]);
       } else if (pattern[i] != parts[i]) {
         return false;
       }
