@@ -155,9 +155,13 @@ int serve(const Globals& globals, bool until_empty, double lease, int deadline, 
   const bool tty = ::isatty(2) != 0;
   std::thread progress([&] {
     long last_total = -1;
-    for (int tick = 0; !g_stop; ++tick) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(200));
-      if (tick % (tty ? 5 : 50) != 0) continue;
+    const auto every = std::chrono::seconds(tty ? 1 : 10);
+    auto next = std::chrono::steady_clock::now() + every;
+    while (!g_stop) {
+      // Short naps, so that stopping never waits for the next report.
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+      if (std::chrono::steady_clock::now() < next) continue;
+      next += every;
       const long total = stats.sent + stats.retried + stats.failed + stats.deferred;
       if (!tty && total == last_total) continue;
       last_total = total;
