@@ -198,6 +198,7 @@ std::string format_address(const Address& address) {
 std::string quoted_printable(std::string_view text) {
   static const char* hex = "0123456789ABCDEF";
   std::string out;
+  out.reserve(text.size() + text.size() / 16);
   std::string line;
   auto flush_line = [&](bool hard_break) {
     // Trailing white space must be encoded, or transports may strip it.
@@ -219,14 +220,19 @@ std::string quoted_printable(std::string_view text) {
       flush_line(true);
       continue;
     }
-    std::string encoded;
+    // A fixed buffer, not a std::string per byte: this loop runs for every body byte sent.
+    char encoded[3];
+    std::size_t length = 1;
     if ((c >= 33 && c <= 126 && c != '=') || c == ' ' || c == '\t') {
-      encoded = static_cast<char>(c);
+      encoded[0] = static_cast<char>(c);
     } else {
-      encoded = {'=', hex[c >> 4], hex[c & 15]};
+      encoded[0] = '=';
+      encoded[1] = hex[c >> 4];
+      encoded[2] = hex[c & 15];
+      length = 3;
     }
-    if (line.size() + encoded.size() > 75) flush_line(false);
-    line += encoded;
+    if (line.size() + length > 75) flush_line(false);
+    line.append(encoded, length);
   }
   if (!line.empty()) {
     flush_line(true);
