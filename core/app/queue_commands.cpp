@@ -122,6 +122,7 @@ int serve(const Globals& globals, bool until_empty, double lease, int deadline, 
   for (const auto* p : host.plugins())
     if (p->loaded) names += (names.empty() ? "" : ", ") + p->manifest.name;
   const crypto::SecretBox box(load_key_ring(config));
+  // Per worker: the next claim runs while the current batch's sends read configurations.
   db::Pool pool(url, static_cast<std::size_t>(config.workers_count) * 2 + 2);
 
   queue::WorkerOptions options;

@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <condition_variable>
+#include <future>
 #include <map>
 #include <mutex>
 #include <set>
@@ -151,45 +152,77 @@ class Worker {
       : pool_(pool), queue_(pool), providers_(pool, host, box), options_(options), stop_(stop), stats_(stats),
         wakeup_(wakeup), rng_(std::random_device{}()) {}
 
+  // The next batch is claimed, on a helper thread, while this one is being sent. Outcomes
+  // are written before the next batch is sent, so that what a killed worker has handed to
+  // the provider without recording it never exceeds one batch.
   void run() {
-    while (!stop_) {
-      std::size_t handled = 0;
-      try {
-        handled = step();
-      } catch (const std::exception& e) {
-        spdlog::error("claim failed: {}", e.what());
+    std::vector<db::ClaimedEmail> batch;
+    bool have_batch = false;
+    while (true) {
+      if (!have_batch) {
+        if (stop_) break;
+        try {
+          batch = claim();
+        } catch (const std::exception& e) {
+          spdlog::error("claim failed: {}", e.what());
+          batch.clear();
+        }
       }
-      if (handled == 0) {
+      have_batch = false;
+      if (batch.empty()) {
+        if (stop_) break;
         if (options_.until_empty && drained()) {
           stop_ = true;
           wakeup_.notify();  // the other workers are waiting for work that will not come
           break;
         }
         wakeup_.wait(options_.poll_interval);
+        continue;
+      }
+      std::future<std::vector<db::ClaimedEmail>> next;
+      if (!stop_) next = std::async(std::launch::async, [this] { return claim(); });
+      flush(send_all(batch));
+      if (!next.valid()) continue;
+      try {
+        batch = next.get();  // released unsent by send_all if we are stopping by now
+        have_batch = true;
+      } catch (const std::exception& e) {
+        spdlog::error("claim failed: {}", e.what());
       }
     }
   }
 
   // Claims one batch, sends it (or releases it when stopping) and writes the outcomes.
   std::size_t step() {
-    const auto t0 = Clock::now();
-    const auto batch = queue_.claim(options_.worker_id, options_.batch_size, options_.lease_seconds);
-    const auto t1 = Clock::now();
-    std::vector<db::Completion> done;
-    done.reserve(batch.size());
-    providers_.begin_batch();
-    for (const auto& email : batch) done.push_back(stop_ ? release(email) : send(email));
-    const auto t2 = Clock::now();
-    flush(done);
-    if (!batch.empty())
-      spdlog::debug("{}: {} email(s): claim {} ms, send {} ms, write {} ms", options_.worker_id, batch.size(),
-                    std::chrono::duration_cast<std::chrono::milliseconds>(t1 - t0).count(),
-                    std::chrono::duration_cast<std::chrono::milliseconds>(t2 - t1).count(),
-                    std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - t2).count());
+    const auto batch = claim();
+    flush(send_all(batch));
     return batch.size();
   }
 
  private:
+  std::vector<db::ClaimedEmail> claim() {
+    const auto t0 = Clock::now();
+    auto batch = queue_.claim(options_.worker_id, options_.batch_size, options_.lease_seconds);
+    if (!batch.empty())
+      spdlog::debug("{}: claimed {} email(s) in {} ms", options_.worker_id, batch.size(), elapsed_ms(t0));
+    return batch;
+  }
+
+  // Sends a claimed batch; once stopping, what is left of it is released unsent.
+  std::vector<db::Completion> send_all(const std::vector<db::ClaimedEmail>& batch) {
+    const auto t0 = Clock::now();
+    std::vector<db::Completion> done;
+    done.reserve(batch.size());
+    providers_.begin_batch();
+    for (const auto& email : batch) done.push_back(stop_ ? release(email) : send(email));
+    if (!batch.empty()) spdlog::debug("{}: sent {} email(s) in {} ms", options_.worker_id, batch.size(), elapsed_ms(t0));
+    return done;
+  }
+
+  static long elapsed_ms(Clock::time_point since) {
+    return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - since).count());
+  }
+
   bool drained() {
     const auto counts = queue_.status_counts("");
     auto count = [&](const char* s) { auto it = counts.find(s); return it == counts.end() ? 0L : it->second; };
@@ -250,10 +283,13 @@ class Worker {
   }
 
   void flush(const std::vector<db::Completion>& done) {
+    const auto t0 = Clock::now();
     for (int attempt = 1;; ++attempt) {
       try {
         const auto applied = queue_.complete(options_.worker_id, done);
         stats_.late += static_cast<long>(done.size() - applied);
+        if (!done.empty())
+          spdlog::debug("{}: wrote {} outcome(s) in {} ms", options_.worker_id, done.size(), elapsed_ms(t0));
         return;
       } catch (const std::exception& e) {
         // The outcome must not be lost: retry until the database answers (the lease keeps
