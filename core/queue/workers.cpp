@@ -157,18 +157,8 @@ class Worker {
   // the provider without recording it never exceeds one batch.
   void run() {
     std::vector<db::ClaimedEmail> batch;
-    bool have_batch = false;
+    if (!stop_) batch = claim_or_nothing();
     while (true) {
-      if (!have_batch) {
-        if (stop_) break;
-        try {
-          batch = claim();
-        } catch (const std::exception& e) {
-          spdlog::error("claim failed: {}", e.what());
-          batch.clear();
-        }
-      }
-      have_batch = false;
       if (batch.empty()) {
         if (stop_) break;
         if (options_.until_empty && drained()) {
@@ -177,18 +167,15 @@ class Worker {
           break;
         }
         wakeup_.wait(options_.poll_interval);
+        if (stop_) break;
+        batch = claim_or_nothing();
         continue;
       }
       std::future<std::vector<db::ClaimedEmail>> next;
-      if (!stop_) next = std::async(std::launch::async, [this] { return claim(); });
+      if (!stop_) next = std::async(std::launch::async, [this] { return claim_or_nothing(); });
       flush(send_all(batch));
-      if (!next.valid()) continue;
-      try {
-        batch = next.get();  // released unsent by send_all if we are stopping by now
-        have_batch = true;
-      } catch (const std::exception& e) {
-        spdlog::error("claim failed: {}", e.what());
-      }
+      // Released unsent by send_all if we are stopping by the time it comes up.
+      batch = next.valid() ? next.get() : std::vector<db::ClaimedEmail>{};
     }
   }
 
@@ -200,6 +187,16 @@ class Worker {
   }
 
  private:
+  // A failed claim is logged and counts as an empty one: the worker waits and tries again.
+  std::vector<db::ClaimedEmail> claim_or_nothing() {
+    try {
+      return claim();
+    } catch (const std::exception& e) {
+      spdlog::error("claim failed: {}", e.what());
+      return {};
+    }
+  }
+
   std::vector<db::ClaimedEmail> claim() {
     const auto t0 = Clock::now();
     auto batch = queue_.claim(options_.worker_id, options_.batch_size, options_.lease_seconds);
