@@ -2,6 +2,7 @@
 #include "email_config.hpp"
 #include "routes.hpp"
 
+#include <set>
 
 namespace mailroom::api {
 namespace {
@@ -48,9 +49,24 @@ Response quota(Call& call) {
 Response audit_logs(Call& call) {
   const auto q = query(call.request, {"resource_type", "resource_id", "limit", "cursor"});
   db::AuditFilter filter;
-  if (q.count("resource_type")) filter.resource_type = q.at("resource_type");
-  if (q.count("resource_id")) filter.resource_id = q.at("resource_id");
-  if (q.count("cursor")) filter.before_id = q.at("cursor");
+  if (q.count("resource_type")) {
+    filter.resource_type = q.at("resource_type");
+    static const std::set<std::string> kinds = {"email_configuration", "dns_record", "dns_zone"};
+    if (!kinds.contains(filter.resource_type))
+      throw Problem{http::status::bad_request, "Invalid request",
+                    "resource_type must be one of email_configuration, dns_record, dns_zone"};
+  }
+  if (q.count("resource_id")) {
+    filter.resource_id = q.at("resource_id");
+    if (!db::is_uuid(filter.resource_id))
+      throw Problem{http::status::bad_request, "Invalid request", "resource_id is not a UUID"};
+  }
+  if (q.count("cursor")) {
+    filter.before_id = q.at("cursor");
+    // A cursor is the id of the last entry of a page this caller was given.
+    if (!db::is_uuid(filter.before_id) || !db::audit_entry_visible(call.services.pool, filter.before_id))
+      throw Problem{http::status::bad_request, "Invalid request", "cursor is not one this API gave (use next_cursor)"};
+  }
   filter.limit = page_limit(q);
   const auto rows = db::audit_list(call.services.pool, filter);
   json entries = json::array();
@@ -74,7 +90,7 @@ void add_account_routes(std::vector<Route>& routes) {
   routes.push_back({http::verb::post, "/v1/suppressions", add_suppression});
   routes.push_back({http::verb::delete_, "/v1/suppressions/{email}", remove_suppression});
   routes.push_back({http::verb::get, "/v1/quota", quota});
-  routes.push_back({http::verb::get, "/v1/audit-logs", audit_logs});
+  routes.push_back({http::verb::get, "/v1/audit-logs", audit_logs, true, true});
 }
 
 }  // namespace mailroom::api

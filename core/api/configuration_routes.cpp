@@ -40,6 +40,17 @@ email_config::Input input_of(const json& body) {
   return in;
 }
 
+// What the worker would refuse at send time is refused now: the plugin must be loaded, and
+// must take the settings and secrets (its schema, its factory's own checks).
+void check_provider(Call& call, const db::EmailConfiguration& row, const crypto::SecretBox& box) {
+  if (call.services.plugins == nullptr) return;
+  try {
+    queue::make_provider(row, *call.services.plugins, box);
+  } catch (const ProviderError& e) {
+    throw Problem{http::status::unprocessable_entity, "Invalid configuration", e.info().message};
+  }
+}
+
 Response list(Call& call) {
   json out = json::array();
   for (const auto& row : db::EmailConfigurations(call.services.pool).list(call.who.user_id)) out.push_back(email_config::view(row));
@@ -56,6 +67,7 @@ Response create(Call& call) {
     row.id = repo.new_id();
     row.user_id = call.who.user_id;  // from the token: a user creates only its own
     email_config::apply(input_of(body), row, box, true);
+    check_provider(call, row, box);
     repo.create(row, call.who.user_id);
     return json_response(http::status::created, email_config::view(*repo.find(row.id)), call.request);
   } catch (const email_config::InputError& e) {
@@ -77,6 +89,7 @@ Response update(Call& call) {
     if (body.contains("is_active")) row.is_active = body["is_active"];
     if (body.contains("secret") || body.contains("host") || body.contains("username") || body.contains("port"))
       row.is_verified = false;  // what was verified changed
+    check_provider(call, row, box);
     db::EmailConfigurations(call.services.pool).update(row, call.who.user_id);
   } catch (const email_config::InputError& e) {
     throw Problem{http::status::unprocessable_entity, "Invalid configuration", e.what()};

@@ -30,10 +30,10 @@ template <class F>
 auto guarded(F&& f) {
   try {
     return f();
+  } catch (const dns::NotFound& e) {
+    throw Problem{http::status::not_found, "Not found", e.what()};
   } catch (const dns::DnsError& e) {
-    const std::string message = e.what();
-    if (message.rfind("no zone ", 0) == 0) throw Problem{http::status::not_found, "Not found", message};
-    throw Problem{http::status::unprocessable_entity, "DNS refused", message};
+    throw Problem{http::status::unprocessable_entity, "DNS refused", e.what()};
   } catch (const ProviderError& e) {
     throw Problem{http::status::bad_gateway, "Provider error",
                   "the DNS provider answered: " + e.info().message};

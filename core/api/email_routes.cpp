@@ -141,7 +141,7 @@ Response cancel_email(Call& call) {
 
 void add_email_routes(std::vector<Route>& routes) {
   routes.push_back({http::verb::post, "/v1/emails", post_emails});
-  routes.push_back({http::verb::get, "/v1/emails", list_emails});
+  routes.push_back({http::verb::get, "/v1/emails", list_emails, true, true});
   routes.push_back({http::verb::get, "/v1/emails/{id}", get_email});
   routes.push_back({http::verb::get, "/v1/emails/{id}/logs", email_logs});
   routes.push_back({http::verb::post, "/v1/emails/{id}/retry", retry_email});

@@ -28,12 +28,26 @@ struct Problem {
 };
 
 Problem not_found(const std::string& what);
+// 400 naming the field (a JSON pointer into the body) and what is wrong with it.
+Problem bad_request(const std::string& pointer, const std::string& message);
+
+// Whether text is well-formed UTF-8 (no overlong forms, no surrogates).
+bool is_utf8(std::string_view text);
+// Why text cannot be taken as a name or value from a path or query ("is not valid UTF-8",
+// "contains a control character (0)"), or "" when it can.
+std::string input_problem(std::string_view text);
+// JSON text for an answer; invalid UTF-8 (echoed input) is replaced, never thrown on.
+std::string dump(const json& value);
+
+// The deepest nesting of objects and arrays a request body may have.
+constexpr int kMaxJsonDepth = 32;
 
 Response problem_response(const Problem& problem, unsigned version, bool keep_alive);
 Response json_response(http::status status, const json& body, const Request& request);
 Response no_content(const Request& request);
 
-// The body as JSON, or 400 "Malformed JSON".
+// The body as JSON, or 400: "Malformed JSON" (syntax, a number out of range, nesting deeper
+// than kMaxJsonDepth), or the pointer of a string holding a NUL.
 json parse_body(const Request& request);
 // Checks `body` against components.schemas[schema] of the OpenAPI document: 400 naming
 // each field at fault.
@@ -69,6 +83,7 @@ struct Route {
   std::string pattern;  // "/v1/emails/{id}/logs"
   Handler handler;
   bool authenticated = true;
+  bool takes_query = false;  // false: any query parameter is refused (400 naming it)
 };
 
 void add_system_routes(std::vector<Route>& routes);

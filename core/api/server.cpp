@@ -12,10 +12,15 @@
 #include <boost/url/parse.hpp>
 #include <spdlog/spdlog.h>
 
+#include <pqxx/except>
+
+#include <atomic>
 #include <chrono>
 #include <optional>
 #include <thread>
 #include <type_traits>
+
+#include <unistd.h>
 
 namespace mailroom::api {
 namespace {
@@ -50,10 +55,12 @@ class Router {
     for (const auto& r : routes_) patterns_.push_back(segments(r.pattern));
   }
 
-  Response handle(const Request& request) {
+  // Never throws: whatever a handler or the database throws becomes an answer, so no request
+  // can end the process.
+  Response handle(const Request& request) noexcept {
     const auto started = std::chrono::steady_clock::now();
     std::string route = "unmatched";
-    Response response = dispatch(request, route);
+    Response response = guarded_dispatch(request, route);
     auto& registry = metrics::Registry::global();
     registry.add("mailroom_http_requests_total", {{"route", route}, {"code", std::to_string(response.result_int())}});
     registry.observe("mailroom_http_request_duration_seconds", {{"route", route}},
@@ -62,15 +69,68 @@ class Router {
   }
 
  private:
+  // The boundary: a Problem is the handler's answer; a database refusal of a value is the
+  // caller's fault (400/409/422); anything else is a server fault, logged with a request id
+  // that the answer names.
+  Response guarded_dispatch(const Request& request, std::string& route_label) noexcept {
+    const unsigned v = request.version();
+    const bool keep = request.keep_alive();
+    try {
+      try {
+        return dispatch(request, route_label);
+      } catch (const Problem& p) {
+        return problem_response(p, v, keep);
+      } catch (const pqxx::data_exception& e) {
+        return problem_response({http::status::bad_request, "Invalid request",
+                                 "the database refused a value (SQLSTATE " + e.sqlstate() + "): check the fields' types and lengths"},
+                                v, keep);
+      } catch (const pqxx::unique_violation& e) {
+        return problem_response({http::status::conflict, "Conflict", "the resource exists already"}, v, keep);
+      } catch (const pqxx::integrity_constraint_violation& e) {
+        return problem_response({http::status::unprocessable_entity, "Invalid request",
+                                 "the database refused the change (SQLSTATE " + e.sqlstate() + ")"},
+                                v, keep);
+      } catch (const std::exception& e) {
+        return server_fault(request, e.what());
+      } catch (...) {
+        return server_fault(request, "an exception that is not a std::exception");
+      }
+    } catch (...) {  // writing the answer itself failed (memory): the smallest answer there is
+      Response r(http::status::internal_server_error, v);
+      r.keep_alive(false);
+      return r;
+    }
+  }
+
+  Response server_fault(const Request& request, const std::string& what) {
+    const auto id = request_id();
+    const std::string_view target(request.target().data(), request.target().size());
+    // The target is logged without its query: queries may carry addresses.
+    spdlog::error("request {}: {} {}: {}", id, std::string(request.method_string()),
+                  dump(json(std::string(target.substr(0, target.find('?'))))), what);
+    return problem_response({http::status::internal_server_error, "Internal error",
+                             "request " + id + " failed on the server; its log has the cause"},
+                            request.version(), request.keep_alive());
+  }
+
+  static std::string request_id() {
+    static std::atomic<unsigned long> counter{0};
+    static const unsigned long process = static_cast<unsigned long>(::getpid());
+    return std::to_string(process) + "-" + std::to_string(++counter);
+  }
+
   Response dispatch(const Request& request, std::string& route_label) {
     const unsigned v = request.version();
     const bool keep = request.keep_alive();
     const std::string_view target(request.target().data(), request.target().size());
     const std::string path(target.substr(0, target.find('?')));
-    try {
+    {
       const auto url = boost::urls::parse_origin_form(target);
       if (!url) throw Problem{http::status::bad_request, "Invalid request", "the request target is not a valid URL path"};
       const std::vector<std::string> parts(url->segments().begin(), url->segments().end());  // percent-decoded
+      for (std::size_t i = 0; i < parts.size(); ++i)
+        if (const auto why = input_problem(parts[i]); !why.empty())
+          throw Problem{http::status::bad_request, "Invalid request", "path segment " + std::to_string(i + 1) + " " + why};
       std::string allowed;
       for (std::size_t i = 0; i < routes_.size(); ++i) {
         std::vector<std::string> params;
@@ -81,8 +141,10 @@ class Router {
           continue;
         }
         Call call{request, services_, {}, std::move(params)};
+        if (routes_[i].authenticated) call.who = authenticate(request);  // before anything is said of the request
+        check_ids(patterns_[i], parts);
+        if (!routes_[i].takes_query) query(request, {});  // refuses any parameter, naming it
         if (!routes_[i].authenticated) return routes_[i].handler(call);
-        call.who = authenticate(request);
         db::ActingAs scope(call.who.user_id);  // every statement of this request: row-level security
         return routes_[i].handler(call);
       }
@@ -92,11 +154,17 @@ class Router {
         return r;
       }
       return problem_response({http::status::not_found, "Not found", "no route " + path}, v, keep);
-    } catch (const Problem& p) {
-      return problem_response(p, v, keep);
-    } catch (const std::exception& e) {
-      spdlog::error("{} {}: {}", std::string(request.method_string()), path, e.what());
-      return problem_response({http::status::internal_server_error, "Internal error", "see the server log"}, v, keep);
+    }
+  }
+
+  // Parameters that name a row by id ({id}, {configuration}) are UUIDs: anything else names
+  // nothing, and is reported as such before any query.
+  static void check_ids(const std::vector<std::string>& pattern, const std::vector<std::string>& parts) {
+    for (std::size_t i = 1; i < pattern.size(); ++i) {
+      if (pattern[i] != "{id}" && pattern[i] != "{configuration}") continue;
+      if (db::is_uuid(parts[i])) continue;
+      throw Problem{http::status::not_found, "Not found",
+                    "no " + pattern[i - 1] + " '" + parts[i] + "': an id is a UUID (8-4-4-4-12 hexadecimal digits)"};
     }
   }
 
@@ -116,17 +184,21 @@ class Router {
 
   // The token's user; an admin token may act for another user with "Mailroom-Act-As: <user id>".
   db::Authenticated authenticate(const Request& request) {
-    const auto header = request[http::field::authorization];
-    if (header.empty() || !header.starts_with("Bearer "))
+    // The scheme is case-insensitive (RFC 9110 section 11.1); one or more spaces follow it.
+    std::string_view header = request[http::field::authorization];
+    if (header.size() < 7 || !boost::beast::iequals(header.substr(0, 6), "Bearer") || header[6] != ' ')
       throw Problem{http::status::unauthorized, "Unauthorized", "missing bearer token (Authorization: Bearer mr_...)"};
-    auto who = db::ApiTokens(services_.pool).authenticate(std::string(header.substr(7)));
+    header.remove_prefix(7);
+    while (!header.empty() && header.front() == ' ') header.remove_prefix(1);
+    while (!header.empty() && header.back() == ' ') header.remove_suffix(1);
+    auto who = db::ApiTokens(services_.pool).authenticate(std::string(header));
     if (!who) throw Problem{http::status::unauthorized, "Unauthorized", "the token is unknown, revoked or expired"};
     if (const auto act_as = request["Mailroom-Act-As"]; !act_as.empty()) {
       if (!who->is_admin)
         throw Problem{http::status::forbidden, "Forbidden", "Mailroom-Act-As needs an admin token"};
       const std::string user(act_as);
       const auto acted = db::Users(services_.pool).find(user);
-      if (!acted) throw Problem{http::status::bad_request, "Invalid request", "Mailroom-Act-As: no user " + user};
+      if (!acted) throw Problem{http::status::bad_request, "Invalid request", "Mailroom-Act-As: no user '" + user + "'"};
       who->user_id = acted->id;
       who->is_admin = false;  // acting as the user: that user's rows only
     }
@@ -175,6 +247,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                                      "the body is larger than " + std::to_string(options_.max_body_bytes) + " bytes"},
                                     11, false));
     }
+    if (ec && ec.category() == http::make_error_code(http::error::bad_target).category() && ec != http::error::partial_message)
+      return write(problem_response({http::status::bad_request, "Malformed HTTP", "the request is not valid HTTP/1.1: " + ec.message()},
+                                    11, false));
     if (ec) return close();
     // The handler blocks on the database; the pool of I/O threads bounds how many at once.
     write(router_.handle(parser_->get()));
@@ -266,7 +341,18 @@ unsigned short Server::start() {
   if (ec) throw std::runtime_error("cannot listen on " + listen + ": " + ec.message());
   impl_->accept();
   for (std::size_t i = 0; i < std::max<std::size_t>(1, impl_->options.threads); ++i)
-    impl_->threads.emplace_back([this] { impl_->io.run(); });
+    impl_->threads.emplace_back([this] {
+      // The router answers every error itself; this only keeps a thread serving if something
+      // below it (a completion handler) ever throws.
+      for (;;) {
+        try {
+          impl_->io.run();
+          return;
+        } catch (const std::exception& e) {
+          spdlog::error("api: an I/O handler threw: {}", e.what());
+        }
+      }
+    });
   return impl_->acceptor.local_endpoint().port();
 }
 

@@ -53,9 +53,10 @@ Response put(Call& call) {
   } catch (const templates::TemplateError& e) {
     throw Problem{http::status::unprocessable_entity, "Invalid template", e.what()};
   }
-  db::Templates(call.services.pool).save(row, call.who.user_id);
-  return json_response(http::status::ok, template_json(*db::Templates(call.services.pool).find(row.user_id, row.name)),
-                       call.request);
+  // The answer is the row as written: find() sees active templates only, and this one may not be.
+  row.id = db::Templates(call.services.pool).save(row, call.who.user_id);
+  row.is_system_template = false;
+  return json_response(http::status::ok, template_json(row), call.request);
 }
 
 Response remove(Call& call) {

@@ -66,7 +66,7 @@ Response receive(Call& call) {
 }  // namespace
 
 void add_webhook_routes(std::vector<Route>& routes) {
-  routes.push_back({http::verb::post, "/v1/webhooks/{configuration}", receive, false});
+  routes.push_back({http::verb::post, "/v1/webhooks/{configuration}", receive, false, true});
 }
 
 }  // namespace mailroom::api

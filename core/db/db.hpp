@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 #include <pqxx/pqxx>
 
+#include <cctype>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -17,6 +18,20 @@
 #include <vector>
 
 namespace mailroom::db {
+
+// Whether `text` is a UUID in its text form (so it can be compared as a uuid, with an index).
+inline bool is_uuid(const std::string& text) {
+  if (text.size() != 36) return false;
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (i == 8 || i == 13 || i == 18 || i == 23) {
+      if (c != '-') return false;
+    } else if (!std::isxdigit(static_cast<unsigned char>(c))) {
+      return false;
+    }
+  }
+  return true;
+}
 
 class DbError : public std::runtime_error {
  public:
@@ -464,6 +479,8 @@ struct AuditRow {
 };
 // Audit entries, newest first (the reader's row-level security decides whose).
 std::vector<AuditRow> audit_list(Pool& pool, const AuditFilter& filter);
+// Whether an audit entry with this id exists and the caller (row-level security) may see it.
+bool audit_entry_visible(Pool& pool, const std::string& id);
 
 // --- schema_migrations (for core/migrate) ---------------------------------------------
 struct AppliedMigration {

@@ -202,6 +202,7 @@ std::vector<std::string> DnsRecords::save(const std::string& zone_id, const std:
 }
 
 bool DnsRecords::mark_absent(const std::string& zone_id, const std::string& record_id, const std::string& actor_id) {
+  if (!is_uuid(record_id)) return false;  // a malformed id names no record
   bool found = false;
   transact(pool_, actor_id, [&](pqxx::work& tx) {
     found = tx.exec_params("UPDATE dns_records SET desired = 'absent' WHERE id = $2::uuid AND zone_id = $1::uuid",

@@ -41,18 +41,4 @@ pqxx::result exec_prepared(pqxx::transaction_base& tx, const std::string& name, 
   return tx.exec_prepared(name, std::forward<Args>(args)...);
 }
 
-// Whether `text` is a UUID in its text form (so it can be compared as a uuid, with an index).
-inline bool is_uuid(const std::string& text) {
-  if (text.size() != 36) return false;
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    const char c = text[i];
-    if (i == 8 || i == 13 || i == 18 || i == 23) {
-      if (c != '-') return false;
-    } else if (!std::isxdigit(static_cast<unsigned char>(c))) {
-      return false;
-    }
-  }
-  return true;
-}
-
 }  // namespace mailroom::db

@@ -85,4 +85,10 @@ std::vector<AuditRow> audit_list(Pool& pool, const AuditFilter& f) {
   return out;
 }
 
+bool audit_entry_visible(Pool& pool, const std::string& id) {
+  if (!is_uuid(id)) return false;
+  Reader reader(pool);
+  return !reader.tx().exec_params("SELECT 1 FROM audit_logs WHERE id = $1::uuid", id).empty();
+}
+
 }  // namespace mailroom::db

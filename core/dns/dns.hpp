@@ -32,6 +32,12 @@ class DnsError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// The zone or record named does not exist (for this user).
+class NotFound : public DnsError {
+ public:
+  using DnsError::DnsError;
+};
+
 // --- plans (pure: no database, no network) -------------------------------------------------
 
 enum class PlanAction { create, update, remove, unchanged };

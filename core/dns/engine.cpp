@@ -74,7 +74,7 @@ db::DnsZoneRow Engine::add_zone(const ZoneInput& input, const std::string& actor
 
 db::DnsZoneRow Engine::zone(const std::string& user_id, const std::string& name) {
   auto row = db::DnsZones(pool_).find(user_id, name);
-  if (!row) throw DnsError("no zone " + name + " (add it with 'mailroom dns zones add')");
+  if (!row) throw NotFound("no zone " + name + " (add it with 'mailroom dns zones add')");
   return *row;
 }
 
@@ -113,7 +113,20 @@ Zone Engine::provider_zone(DnsProvider& provider, const db::DnsZoneRow& zone) {
 std::string Engine::add_record(const db::DnsZoneRow& zone, const RecordSpec& record, const std::string& actor_id) {
   db::DnsRecordRow row;
   row.zone_id = zone.id;
-  set_record(row, checked_record(zone.name, record));
+  const RecordSpec checked = checked_record(zone.name, record);
+  // What the zone's plugin declares it cannot hold is refused now, not at apply.
+  const std::string plugin_name = zone.plugin.empty() ? zone.provider : zone.plugin;
+  if (const auto* plugin = plugins_.find(plugin_name)) {
+    const auto& caps = std::get<DnsCapabilities>(plugin->manifest.parsed_capabilities);
+    const std::string what = std::string(to_string(checked.type)) + " record " + checked.name;
+    if (checked.ttl < caps.min_ttl || checked.ttl > caps.max_ttl)
+      throw DnsError(what + ": ttl " + std::to_string(checked.ttl) + " is outside what " + plugin_name + " accepts (" +
+                     std::to_string(caps.min_ttl) + "-" + std::to_string(caps.max_ttl) + " seconds)");
+    if (std::find(caps.record_types.begin(), caps.record_types.end(), wire_type(checked.type)) == caps.record_types.end())
+      throw DnsError(what + ": " + plugin_name + " does not declare the record type " +
+                     std::string(to_string(wire_type(checked.type))));
+  }
+  set_record(row, checked);
   try {
     return db::DnsRecords(pool_).save(zone.id, {row}, {}, actor_id).at(0);
   } catch (const db::DbError& e) {
@@ -123,7 +136,7 @@ std::string Engine::add_record(const db::DnsZoneRow& zone, const RecordSpec& rec
 
 void Engine::remove_record(const db::DnsZoneRow& zone, const std::string& record_id, const std::string& actor_id) {
   if (!db::DnsRecords(pool_).mark_absent(zone.id, record_id, actor_id))
-    throw DnsError("zone " + zone.name + " has no record " + record_id);
+    throw NotFound("zone " + zone.name + " has no record " + record_id);
 }
 
 Plan Engine::plan(const db::DnsZoneRow& zone) {

@@ -101,11 +101,17 @@ void set_record(db::DnsRecordRow& row, const RecordSpec& record) {
 }
 
 RecordSpec checked_record(const std::string& zone, RecordSpec r) {
+  // A name ending in a dot is absolute (as in a zone file); any other is relative to the zone.
+  const bool absolute = r.name.size() > 1 && r.name.back() == '.';
   std::string name = normal_name(r.name);
   if (name.empty() || name == "@") name = zone;
+  else if (absolute && name != zone && !name.ends_with("." + zone))
+    throw DnsError(std::string(to_string(r.type)) + " record " + r.name + ": the name is outside the zone " + zone);
   else if (name != zone && !name.ends_with("." + zone)) name += "." + zone;
   r.name = name;
   const std::string what = std::string(to_string(r.type)) + " record " + name;
+  for (const unsigned char c : r.value)
+    if (c < 0x20 || c == 0x7f) throw DnsError(what + ": the value contains a control character (" + std::to_string(c) + ")");
   if (!valid_hostname(name)) throw DnsError(what + ": the name is not a valid DNS name");
   if (r.ttl < 1) throw DnsError(what + ": ttl must be at least 1 second");
   if (r.value.empty()) throw DnsError(what + ": the value is empty");

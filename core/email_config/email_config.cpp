@@ -32,8 +32,29 @@ std::string open_column(const db::EmailConfiguration& row, const std::string& co
 
 bool is_email_address(const std::string& address) {
   static const std::regex pattern(R"(^[^@\s<>,;"]+@[^@\s<>,;"]+\.[^@\s<>,;"]+$)");
-  return address.size() <= 254 && std::regex_match(address, pattern);
+  if (address.size() > 254 || !std::regex_match(address, pattern)) return false;
+  for (const unsigned char c : address)
+    if (c < 0x20 || c == 0x7f) return false;
+  const auto at = address.find('@');
+  if (at > 64) return false;  // RFC 5321 4.5.3.1.1: a local part is at most 64 octets
+  for (std::size_t start = at + 1;;) {  // ... and a domain's labels at most 63
+    const auto dot = address.find('.', start);
+    if ((dot == std::string::npos ? address.size() : dot) - start > 63) return false;
+    if (dot == std::string::npos) return true;
+    start = dot + 1;
+  }
 }
+
+namespace {
+
+// A value that goes into a header or an SMTP command: a CR or LF would start another one.
+void check_single_line(const std::string& field, const std::string& value) {
+  for (const unsigned char c : value)
+    if (c < 0x20 || c == 0x7f)
+      throw InputError(field + " contains a control character (" + std::to_string(c) + "); it must be one line of text");
+}
+
+}  // namespace
 
 Input parse_dsn(const std::string& dsn) {
   // The DSN may hold a secret: errors describe its parts, never quote it.
@@ -81,10 +102,11 @@ void apply(const Input& in, db::EmailConfiguration& row, const crypto::SecretBox
   set(row.from_address, in.from_address);
   set(row.from_name, in.from_name);
   set(row.reply_to_address, in.reply_to_address);
-  if (row.from_address.empty()) throw InputError("from address is required (--from)");
-  if (!is_email_address(row.from_address)) throw InputError("from address is not an email address");
+  check_single_line("from_name", row.from_name);
+  if (row.from_address.empty()) throw InputError("from: a sender address is required");
+  if (!is_email_address(row.from_address)) throw InputError("from: '" + row.from_address + "' is not an email address");
   if (!row.reply_to_address.empty() && !is_email_address(row.reply_to_address))
-    throw InputError("reply-to address is not an email address");
+    throw InputError("reply_to: '" + row.reply_to_address + "' is not an email address");
   for (const auto& [key, value] : in.settings.items()) row.settings[key] = value;
   set(row.plugin, in.plugin);
 
@@ -92,7 +114,9 @@ void apply(const Input& in, db::EmailConfiguration& row, const crypto::SecretBox
     set(row.smtp_host, in.host);
     if (in.port) row.smtp_port = in.port;
     set(row.smtp_username, in.username);
-    if (row.smtp_host.empty()) throw InputError("smtp_relay needs a host (--host or a smtp:// DSN)");
+    check_single_line("host", row.smtp_host);
+    check_single_line("username", row.smtp_username);
+    if (row.smtp_host.empty()) throw InputError("smtp_relay needs a host (host, or a smtp:// DSN)");
     if (!row.smtp_port) row.smtp_port = in.tls == "implicit" ? 465 : 587;
     if (*row.smtp_port < 1 || *row.smtp_port > 65535) throw InputError("port must be from 1 to 65535");
     if (!in.tls.empty()) {
@@ -104,7 +128,7 @@ void apply(const Input& in, db::EmailConfiguration& row, const crypto::SecretBox
     }
     if (in.secret) seal_into(row, "smtp_password_encrypted", *in.secret, box);
     if (!row.smtp_username.empty() && !row.ciphertexts.count("smtp_password_encrypted"))
-      throw InputError("smtp_relay with a username needs a password (--secret-stdin, --secret-file or --secret-env)");
+      throw InputError("smtp_relay with a username needs a password (the secret)");
     if (!in.dkim_domain.empty()) row.settings["dkim_domain"] = in.dkim_domain;
     if (!in.dkim_selector.empty()) row.settings["dkim_selector"] = in.dkim_selector;
     if (in.dkim_private_key) {
@@ -122,7 +146,7 @@ void apply(const Input& in, db::EmailConfiguration& row, const crypto::SecretBox
     if (!has_key && row.ciphertexts.count("secrets_encrypted"))
       has_key = json::parse(open_column(row, "secrets_encrypted", box)).contains("dkim_private_key");
     if (row.settings.contains("dkim_domain") != has_key)
-      throw InputError("DKIM needs both --dkim-domain and --dkim-key-file");
+      throw InputError("DKIM needs both a signing domain (dkim_domain) and a private key");
   } else if (row.provider == "sendgrid") {
     if (!in.host.empty() || in.port || !in.username.empty())
       throw InputError("sendgrid takes no host, port or username");
@@ -131,7 +155,7 @@ void apply(const Input& in, db::EmailConfiguration& row, const crypto::SecretBox
       seal_into(row, "secrets_encrypted", json{{"api_key", *in.secret}}.dump(), box);
     }
     if (!row.ciphertexts.count("secrets_encrypted"))
-      throw InputError("sendgrid needs an API key (--secret-stdin, --secret-file, --secret-env or a sendgrid+api:// DSN)");
+      throw InputError("sendgrid needs an API key (the secret, or a sendgrid+api:// DSN)");
   } else {
     if (!in.host.empty() || in.port) throw InputError("google_workspace takes no host or port");
     if (in.secret) {
@@ -148,12 +172,12 @@ void apply(const Input& in, db::EmailConfiguration& row, const crypto::SecretBox
           throw InputError("the service account key lacks client_email or private_key");
         seal_into(row, "google_service_account_encrypted", *in.secret, box);
       } else {
-        throw InputError("google_workspace needs --google-auth refresh_token or service_account with its secret");
+        throw InputError("google_workspace needs google_auth refresh_token or service_account with its secret");
       }
     }
     if (!row.ciphertexts.count("google_oauth_refresh_token_encrypted") &&
         !row.ciphertexts.count("google_service_account_encrypted"))
-      throw InputError("google_workspace needs a refresh token or a service account key (--google-auth and a secret)");
+      throw InputError("google_workspace needs a refresh token or a service account key (google_auth and the secret)");
   }
 }
 

@@ -3,11 +3,31 @@
 #include "email_config.hpp"
 #include "templates.hpp"
 
+#include <chrono>
 #include <map>
+#include <regex>
 #include <set>
 
 namespace mailroom::queue {
 namespace {
+
+// Why `text` is not an RFC 3339 date-time that names a real instant, or "". PostgreSQL
+// would take more forms (and roll 2026-02-30 over or refuse it deep in an insert): only
+// this one is accepted, and checked here, so the error can name the field.
+std::string send_at_problem(const std::string& text) {
+  static const std::regex shape(
+      R"(^([0-9]{4})-([0-9]{2})-([0-9]{2})[Tt ]([0-9]{2}):([0-9]{2}):([0-9]{2})(\.[0-9]{1,6})?([Zz]|([+-])([0-9]{2}):([0-9]{2}))$)");
+  std::smatch m;
+  if (!std::regex_match(text, m, shape)) return "is not an RFC 3339 time such as 2026-12-01T09:30:00Z";
+  const auto number = [&](int i) { return std::stoi(m[i].str()); };
+  const std::chrono::year_month_day day{std::chrono::year(number(1)), std::chrono::month(static_cast<unsigned>(number(2))),
+                                        std::chrono::day(static_cast<unsigned>(number(3)))};
+  if (!day.ok()) return "is not a real date";
+  if (number(4) > 23 || number(5) > 59 || number(6) > 59) return "is not a real time of day";
+  if (m[9].matched && (number(10) > 14 || number(11) > 59 || (number(10) == 14 && number(11) > 0)))
+    return "has a UTC offset beyond -14:00..+14:00";
+  return "";
+}
 
 std::vector<EnqueueResult> enqueue_in_transaction(db::Pool& pool, const std::vector<EmailRequest>& requests,
                                                   const std::string& actor_id) {
@@ -36,6 +56,9 @@ std::vector<EnqueueResult> enqueue_in_transaction(db::Pool& pool, const std::vec
     for (const auto& a : r.bcc) if (!email_config::is_email_address(a)) fail("bcc: '" + a + "' is not an email address");
     if (r.priority < 0 || r.priority > 1000) fail("priority must be from 0 to 1000");
     if (r.max_retries < 0 || r.max_retries > 100) fail("max_retries must be from 0 to 100");
+    if (!r.send_at.empty())
+      if (const auto why = send_at_problem(r.send_at); !why.empty()) fail("send_at '" + r.send_at + "' " + why);
+    if (r.idempotency_key.size() > 255) fail("idempotency_key is longer than 255 characters");
 
     db::NewQueuedEmail row;
     row.user_id = config.user_id;

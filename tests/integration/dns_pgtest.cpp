@@ -209,8 +209,19 @@ TEST_F(DnsEngineTest, RateLimitedChangesAreRetriedAfterRetryAfter) {
   EXPECT_EQ(writes("POST"), 3u) << "one refused, two accepted";
 }
 
-TEST_F(DnsEngineTest, RecordsThePluginCannotTakeAreRefusedBeforePlanning) {
-  engine_->add_record(zone_, RecordSpec{RecordType::TXT, "short", "x", 30, std::nullopt}, user_);
+TEST_F(DnsEngineTest, RecordsThePluginCannotTakeAreRefusedWhenAddedAndBeforePlanning) {
+  try {
+    engine_->add_record(zone_, RecordSpec{RecordType::TXT, "short", "x", 30, std::nullopt}, user_);
+    FAIL() << "took a TTL below the plugin's minimum";
+  } catch (const mailroom::dns::DnsError& e) {
+    EXPECT_STREQ(e.what(), "TXT record short.example.test: ttl 30 is outside what cloudflare accepts (60-86400 seconds)");
+  }
+  EXPECT_TRUE(rows().empty()) << "nothing is written for a refused record";
+  // A row written before that check existed (an older release, or SQL) is still refused by the plan.
+  mailroom::db::DnsRecordRow row;
+  row.zone_id = zone_.id;
+  mailroom::dns::set_record(row, RecordSpec{RecordType::TXT, "short.example.test", "x", 30, std::nullopt});
+  mailroom::db::DnsRecords(*pool_).save(zone_.id, {row}, {}, user_);
   try {
     engine_->plan(zone_);
     FAIL() << "planned a TTL below the plugin's minimum";
@@ -218,6 +229,28 @@ TEST_F(DnsEngineTest, RecordsThePluginCannotTakeAreRefusedBeforePlanning) {
     EXPECT_NE(std::string(e.what()).find("TXT short.example.test: ttl 30 is outside the provider's 60-86400"),
               std::string::npos) << e.what();
   }
+}
+
+TEST_F(DnsEngineTest, NamesEndingInADotAreAbsolute) {
+  EXPECT_EQ(mailroom::dns::checked_record("example.test", {RecordType::TXT, "www.example.test.", "x", 300, std::nullopt}).name,
+            "www.example.test");
+  EXPECT_EQ(mailroom::dns::checked_record("example.test", {RecordType::TXT, "www.example.test", "x", 300, std::nullopt}).name,
+            "www.example.test");
+  EXPECT_EQ(mailroom::dns::checked_record("example.test", {RecordType::TXT, "www.other.test", "x", 300, std::nullopt}).name,
+            "www.other.test.example.test");
+  try {
+    add(RecordType::TXT, "www.other.test.", "x");
+    FAIL() << "took a name outside the zone";
+  } catch (const mailroom::dns::DnsError& e) {
+    EXPECT_STREQ(e.what(), "TXT record www.other.test.: the name is outside the zone example.test");
+  }
+  EXPECT_THROW(add(RecordType::TXT, "line", "a\nb"), mailroom::dns::DnsError);
+  EXPECT_TRUE(rows().empty());
+}
+
+TEST_F(DnsEngineTest, RemovingAMissingRecordIsNotFound) {
+  EXPECT_THROW(engine_->remove_record(zone_, "00000000-0000-0000-0000-000000000001", user_), mailroom::dns::NotFound);
+  EXPECT_THROW(engine_->remove_record(zone_, "not-a-uuid", user_), mailroom::dns::NotFound);
 }
 
 TEST_F(DnsEngineTest, BadRecordsAreRefusedByName) {

@@ -106,6 +106,91 @@ TEST_F(Isolation, TokensAuthenticateUntilRevokedOrExpired) {
   EXPECT_FALSE(tokens.authenticate("mr_bob-expired-token").has_value());
 }
 
+TEST_F(Isolation, ANonAdminCannotEscalateNorReachAnotherUsersRowsInAnyTable) {
+  const std::string alice_token = owner(
+      "INSERT INTO api_tokens (user_id, name, token_prefix, token_hash) VALUES ('" + alice_ +
+      "', 'mine', 'mr_a', sha256('a')) RETURNING id::text");
+  const std::string bob_token = owner(
+      "INSERT INTO api_tokens (user_id, name, token_prefix, token_hash) VALUES ('" + bob_ +
+      "', 'his', 'mr_b', sha256('b')) RETURNING id::text");
+  owner("INSERT INTO email_suppressions (user_id, email, reason) VALUES ('" + bob_ + "', 'x@example.com', 'manual')");
+  owner("INSERT INTO google_workspace_quota (user_id) VALUES ('" + alice_ + "'), ('" + bob_ + "')");
+  owner("INSERT INTO email_delivery_logs (email_queue_id, user_id, event_type) SELECT id, user_id, 'queued' FROM email_queue");
+  // The row count, or the database's error.
+  auto refused = [&](const std::string& sql) {
+    try {
+      return as_app(alice_, sql);
+    } catch (const pqxx::sql_error& e) {
+      return std::string(e.what());
+    }
+  };
+  // Admin: not for its own token, not for a new one, not for its user row.
+  EXPECT_NE(refused("UPDATE api_tokens SET is_admin = true WHERE user_id = '" + alice_ + "'")
+                .find("only an admin can make a token admin (api_tokens.is_admin)"),
+            std::string::npos);
+  EXPECT_NE(refused("INSERT INTO api_tokens (user_id, name, token_prefix, token_hash, is_admin) VALUES ('" + alice_ +
+                    "', 'x', 'mr_x', sha256('x'), true)")
+                .find("only an admin can make a token admin"),
+            std::string::npos);
+  EXPECT_NE(refused("UPDATE users SET is_admin = true WHERE id = '" + alice_ + "'").find("permission denied"), std::string::npos);
+  EXPECT_EQ(owner("SELECT count(*)::text FROM api_tokens WHERE is_admin"), "0");
+  EXPECT_EQ(owner("SELECT count(*)::text FROM users WHERE is_admin"), "1");
+  // An admin actor still can (the operator's way stays the CLI, as the owner).
+  EXPECT_EQ(as_app(admin_, "UPDATE api_tokens SET is_admin = true WHERE id = '" + alice_token + "'"), "1");
+  owner("UPDATE api_tokens SET is_admin = false");
+
+  // Every user-owned table: another user's rows are neither read, nor changed, nor deleted.
+  for (const char* table : {"email_configurations", "dns_zones", "dns_records", "email_queue", "email_delivery_logs",
+                            "email_suppressions", "api_tokens", "google_workspace_quota", "email_templates", "audit_logs",
+                            "users"}) {
+    const std::string mine = std::string(table) == "users" ? "id" : "user_id";
+    const std::string bobs = " WHERE " + mine + " = '" + bob_ + "'";
+    const std::string before = owner("SELECT count(*)::text || md5(string_agg(t::text, ',' ORDER BY t::text)) FROM " +
+                                     std::string(table) + " t" + bobs);
+    EXPECT_EQ(as_app(alice_, "SELECT count(*)::text FROM " + std::string(table) + bobs), "0") << table;
+    for (const std::string& sql : {"UPDATE " + std::string(table) + " SET " + mine + " = " + mine + bobs,
+                                   "DELETE FROM " + std::string(table) + bobs}) {
+      const std::string outcome = refused(sql);
+      EXPECT_TRUE(outcome == "0" || outcome.find("permission denied") != std::string::npos) << sql << ": " << outcome;
+    }
+    EXPECT_EQ(owner("SELECT count(*)::text || md5(string_agg(t::text, ',' ORDER BY t::text)) FROM " + std::string(table) +
+                    " t" + bobs),
+              before)
+        << table;
+  }
+
+  // Its own rows cannot point at bob's.
+  const std::string bob_email = owner("SELECT id::text FROM email_queue WHERE user_id = '" + bob_ + "'");
+  const std::string bob_zone = owner("SELECT id::text FROM dns_zones WHERE user_id = '" + bob_ + "'");
+  EXPECT_NE(refused("INSERT INTO email_queue (user_id, recipient_email, subject, email_configuration_id) VALUES ('" + alice_ +
+                    "', 'r@x.io', 's', '" + bob_config_ + "')")
+                .find("email_queue: the row refers to another user's email configuration"),
+            std::string::npos);
+  EXPECT_NE(refused("UPDATE email_queue SET email_configuration_id = '" + bob_config_ + "'")
+                .find("another user's email configuration"),
+            std::string::npos);
+  EXPECT_NE(refused("INSERT INTO email_delivery_logs (email_queue_id, user_id, event_type) VALUES ('" + bob_email + "', '" +
+                    alice_ + "', 'opened')")
+                .find("email_delivery_logs: the row refers to another user's email"),
+            std::string::npos);
+  EXPECT_NE(refused("INSERT INTO dns_records (user_id, zone_id, provider, record_type, name, value) VALUES ('" + alice_ +
+                    "', '" + bob_zone + "', 'cloudflare', 'TXT', 'x.b.example.com', 'v')")
+                .find("dns_records: the row refers to another user's DNS zone"),
+            std::string::npos);
+  // What the workers count and log is not the API's to rewrite, even for its own rows.
+  EXPECT_NE(refused("UPDATE google_workspace_quota SET daily_quota_used = 0").find("permission denied"), std::string::npos);
+  EXPECT_NE(refused("DELETE FROM email_delivery_logs").find("permission denied"), std::string::npos);
+  EXPECT_NE(refused("UPDATE email_delivery_logs SET event_type = 'sent'").find("permission denied"), std::string::npos);
+  EXPECT_NE(refused("INSERT INTO audit_logs (action, resource_type) VALUES ('DELETE', 'x')").find("permission denied"),
+            std::string::npos);
+  // ... while its own rows stay its own to use.
+  EXPECT_EQ(as_app(alice_, "INSERT INTO email_delivery_logs (email_queue_id, user_id, event_type) SELECT id, user_id, "
+                           "'opened' FROM email_queue"),
+            "1");
+  EXPECT_EQ(as_app(alice_, "UPDATE api_tokens SET name = 'renamed' WHERE id = '" + alice_token + "'"), "1");
+  EXPECT_EQ(as_app(alice_, "UPDATE api_tokens SET name = 'renamed' WHERE id = '" + bob_token + "'"), "0");
+}
+
 TEST(TokensCli, CreatePrintsTheTokenOnceAndStoresOnlyItsHash) {
   const std::string url = mailroom::testing::fresh_database();
   const std::string env = "MAILROOM_DATABASE_URL=" + mailroom::testing::quote(url) + " ";

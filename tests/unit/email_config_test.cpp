@@ -52,11 +52,11 @@ TEST_F(Apply, ChecksEachProvidersNeeds) {
   Input in;
   in.provider = "smtp_relay";
   in.from_address = "a@example.com";
-  EXPECT_EQ(error_of<InputError>([&] { apply(in, row_, box_, true); }), "smtp_relay needs a host (--host or a smtp:// DSN)");
+  EXPECT_EQ(error_of<InputError>([&] { apply(in, row_, box_, true); }), "smtp_relay needs a host (host, or a smtp:// DSN)");
   in.host = "relay.example";
   in.username = "ada";
   EXPECT_EQ(error_of<InputError>([&] { apply(in, row_, box_, true); }),
-            "smtp_relay with a username needs a password (--secret-stdin, --secret-file or --secret-env)");
+            "smtp_relay with a username needs a password (the secret)");
   in.secret = "pw";
   apply(in, row_, box_, true);
   EXPECT_EQ(row_.smtp_port, 587);
@@ -69,10 +69,10 @@ TEST_F(Apply, ChecksEachProvidersNeeds) {
   sg.from_address = "nope";
   mailroom::db::EmailConfiguration other;
   other.id = row_.id;
-  EXPECT_EQ(error_of<InputError>([&] { apply(sg, other, box_, true); }), "from address is not an email address");
+  EXPECT_EQ(error_of<InputError>([&] { apply(sg, other, box_, true); }), "from: 'nope' is not an email address");
   sg.from_address = "a@example.com";
   EXPECT_EQ(error_of<InputError>([&] { apply(sg, other, box_, true); }),
-            "sendgrid needs an API key (--secret-stdin, --secret-file, --secret-env or a sendgrid+api:// DSN)");
+            "sendgrid needs an API key (the secret, or a sendgrid+api:// DSN)");
 
   Input google;
   google.provider = "google_workspace";
@@ -97,6 +97,32 @@ TEST_F(Apply, UpdateKeepsWhatIsNotGivenAndProviderCannotChange) {
   other.provider = "sendgrid";
   EXPECT_EQ(error_of<InputError>([&] { apply(other, row_, box_, false); }),
             "provider cannot change (smtp_relay); remove the configuration and add a new one");
+}
+
+}  // namespace
+
+namespace {
+
+TEST_F(Apply, HeaderAndCommandFieldsMustBeOneLine) {
+  Input in = parse_dsn("smtp://relay.example:25");
+  in.from_address = "a@example.com";
+  in.from_name = "Ada\r\nBcc: victim@example.com";
+  EXPECT_EQ(error_of<InputError>([&] { apply(in, row_, box_, true); }),
+            "from_name contains a control character (13); it must be one line of text");
+  in.from_name = "Ada";
+  in.host = "relay.example\r\nRCPT TO:<x@example.com>";
+  EXPECT_EQ(error_of<InputError>([&] { apply(in, row_, box_, true); }),
+            "host contains a control character (13); it must be one line of text");
+}
+
+TEST(EmailAddress, LocalPartAndLabelsHaveTheirRfcLimits) {
+  using mailroom::email_config::is_email_address;
+  EXPECT_TRUE(is_email_address(std::string(64, 'a') + "@example.com"));
+  EXPECT_FALSE(is_email_address(std::string(65, 'a') + "@example.com"));
+  EXPECT_TRUE(is_email_address("a@" + std::string(63, 'b') + ".com"));
+  EXPECT_FALSE(is_email_address("a@" + std::string(64, 'b') + ".com"));
+  EXPECT_FALSE(is_email_address(std::string("a\0b@example.com", 15)));
+  EXPECT_FALSE(is_email_address("a\x7f@example.com"));
 }
 
 }  // namespace
