@@ -1,0 +1,159 @@
+// Requests a hostile or careless client sends, against a running `mailroom serve` (API and
+// workers together): each answers a 4xx whose message names what is wrong, nothing is
+// written, and the server still answers /healthz afterwards.
+#include "serve_process.hpp"
+
+#include <nlohmann/json.hpp>
+
+namespace {
+
+using nlohmann::json;
+using mailroom::testing::ServeProcess;
+
+class Hostile : public ::testing::Test {
+ protected:
+  struct Expected {
+    int status;
+    std::string detail_contains;  // in the problem's detail
+  };
+
+  // Sends the request, checks its status and message, that nothing changed and that the
+  // server is still up.
+  void refused(const std::string& method, const std::string& target, const std::string& token, const std::string& body,
+               const Expected& expected, mailroom::HttpHeaders headers = {}) {
+    SCOPED_TRACE(method + " " + target + " " + body.substr(0, 120));
+    const std::string before = serve_.digest();
+    mailroom::HttpResponse r;
+    ASSERT_NO_THROW(r = serve_.call(method, target, token, body, headers)) << "the connection was lost";
+    EXPECT_EQ(r.status, expected.status) << r.body;
+    EXPECT_EQ(r.headers.get("content-type"), "application/problem+json") << r.body;
+    const json problem = json::parse(r.body, nullptr, false);
+    ASSERT_TRUE(problem.is_object()) << r.body;
+    EXPECT_NE(problem.value("detail", "").find(expected.detail_contains), std::string::npos) << r.body;
+    EXPECT_EQ(problem.value("detail", "").find("--"), std::string::npos) << "an API error names a CLI flag: " << r.body;
+    EXPECT_EQ(serve_.digest(), before) << "a refused request wrote something";
+    EXPECT_TRUE(serve_.healthy()) << "the server no longer answers /healthz";
+    EXPECT_TRUE(serve_.alive());
+  }
+
+  json email(json changes = json::object()) {
+    json e{{"configuration", serve_.configuration}, {"to", "carol@example.com"}, {"subject", "Hi"}, {"text", "hello"}};
+    e.update(changes);
+    return e;
+  }
+
+  ServeProcess serve_;
+};
+
+std::string deep_arrays(std::size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); }
+
+TEST_F(Hostile, RequestsThatEndedTheHostAreAnswered) {
+  ASSERT_TRUE(serve_.healthy()) << mailroom::testing::read_file(serve_.dir / "serve.log");
+  refused("POST", "/v1/webhooks/%FF", "", "{}", {400, "path segment 3 is not valid UTF-8"});
+  for (const char* method : {"GET", "PATCH", "DELETE"})
+    refused(method, "/v1/email-configurations/%FF", "mr_alice_token", std::string(method) == "PATCH" ? "{}" : "",
+            {400, "path segment 3 is not valid UTF-8"});
+  refused("POST", "/v1/email-configurations/%FF/verify", "mr_alice_token", "", {400, "path segment 3 is not valid UTF-8"});
+  refused("POST", "/v1/emails", "mr_alice_token", deep_arrays(100'000), {400, "deeper than 32 levels"});
+  refused("POST", "/v1/emails", "mr_alice_token", "{\"data\":" + deep_arrays(100'000) + "}", {400, "deeper than 32 levels"});
+  ASSERT_EQ(serve_.call("PUT", "/v1/templates/t", "mr_alice_token", R"({"subject":"s","text_body":"{{x}}"})").status, 200);
+  refused("POST", "/v1/templates/t/preview", "mr_alice_token", "{\"data\":{\"x\":" + deep_arrays(100'000) + "}}",
+          {400, "deeper than 32 levels"});
+}
+
+TEST_F(Hostile, BadInputIsA4xxNamingTheField) {
+  ASSERT_TRUE(serve_.healthy());
+  const std::string t = "mr_alice_token";
+  // A number out of range, on every endpoint that takes a body.
+  for (const auto& [method, target] : std::vector<std::pair<std::string, std::string>>{
+           {"POST", "/v1/emails"}, {"POST", "/v1/email-configurations"}, {"PATCH", "/v1/email-configurations/" + serve_.configuration},
+           {"PUT", "/v1/templates/t"}, {"POST", "/v1/templates/t/preview"}, {"POST", "/v1/suppressions"},
+           {"POST", "/v1/dns/zones"}, {"POST", "/v1/dns/zones/z.test/records"}, {"POST", "/v1/dns/zones/z.test/apply"},
+           {"POST", "/v1/dns/zones/z.test/email-setup"}})
+    refused(method, target, t, R"({"priority": 1e400})", {400, "a number too large"});
+  // Invalid UTF-8 and NUL in paths and queries.
+  refused("GET", "/v1/emails/%FF", t, "", {400, "path segment 3 is not valid UTF-8"});
+  refused("GET", "/v1/emails?to=%FF", t, "", {400, "query parameter 'to' is not valid UTF-8"});
+  refused("GET", "/v1/dns/zones/%FF", t, "", {400, "path segment 4 is not valid UTF-8"});
+  refused("PUT", "/v1/templates/%FF", t, R"({"subject":"a","text_body":"b"})", {400, "path segment 3 is not valid UTF-8"});
+  refused("PUT", "/v1/templates/a%00b", t, R"({"subject":"a","text_body":"b"})",
+          {400, "path segment 3 contains a control character (0)"});
+  // Ids that are not UUIDs name nothing.
+  refused("GET", "/v1/emails/not-a-uuid", t, "", {404, "no emails 'not-a-uuid': an id is a UUID"});
+  refused("DELETE", "/v1/dns/zones/z.test/records/not-a-uuid", t, "", {404, "an id is a UUID"});
+  // NUL in any string of a body.
+  refused("POST", "/v1/emails", t, email({{"to", std::string("carol@example.com\0x", 19)}}).dump(),
+          {400, "at /to: contains a NUL character"});
+  refused("POST", "/v1/emails", t, email({{"subject", std::string("a\0b", 3)}}).dump(), {400, "at /subject: contains a NUL"});
+  refused("POST", "/v1/emails", t, email({{"text", std::string("a\0b", 3)}}).dump(), {400, "at /text: contains a NUL"});
+  refused("POST", "/v1/dns/zones/z.test/records", t,
+          json{{"type", "TXT"}, {"name", "x"}, {"value", std::string("a\0b", 3)}}.dump(), {400, "at /value: contains a NUL"});
+  // send_at that names no instant.
+  refused("POST", "/v1/emails", t, email({{"send_at", "2026-02-30T00:00:00Z"}}).dump(), {422, "is not a real date"});
+  refused("POST", "/v1/emails", t, email({{"send_at", "not a date"}}).dump(), {422, "is not an RFC 3339 time"});
+  refused("POST", "/v1/emails", t, email({{"send_at", "2026-12-01T00:00:00+25:00"}}).dump(), {422, "UTC offset"});
+  refused("POST", "/v1/emails", t, email({{"send_at", "99999-01-01T00:00:00Z"}}).dump(), {422, "is not an RFC 3339 time"});
+  // Idempotency keys are at most 255 characters.
+  refused("POST", "/v1/emails", t, email().dump(), {422, "idempotency_key is longer than 255 characters"},
+          {{"Idempotency-Key", std::string(256, 'k')}});
+  // Addresses: a 65-octet local part.
+  refused("POST", "/v1/emails", t, email({{"to", std::string(65, 'a') + "@example.com"}}).dump(), {422, "to: not an email address"});
+  refused("POST", "/v1/suppressions", t, json{{"email", std::string(65, 'a') + "@example.com"}}.dump(),
+          {400, "is not an email address"});
+}
+
+TEST_F(Hostile, ConfigurationsAreCheckedWhenCreatedNotWhenSent) {
+  ASSERT_TRUE(serve_.healthy());
+  const std::string t = "mr_alice_token";
+  const json base{{"provider", "sendgrid"}, {"plugin", "fake_email"}, {"from", "a@example.com"}, {"secret", "key"}};
+  auto with = [&](json changes) {
+    json b = base;
+    b.update(changes);
+    return b.dump();
+  };
+  refused("POST", "/v1/email-configurations", t, with({{"from_name", "Ada\r\nBcc: x@example.com"}}),
+          {422, "from_name contains a control character (13)"});
+  refused("POST", "/v1/email-configurations", t,
+          json{{"dsn", "smtp://relay.example:25"}, {"from", "a@example.com"}, {"host", "relay\r\nRSET"}}.dump(),
+          {422, "host contains a control character (13)"});
+  refused("POST", "/v1/email-configurations", t, with({{"plugin", "no_such_plugin"}}), {422, "no email plugin 'no_such_plugin'"});
+  refused("POST", "/v1/email-configurations", t, with({{"settings", {{"delay_ms", "slow"}}}}), {422, "delay_ms"});
+  // A valid one works, and cannot be changed into one its plugin refuses.
+  const auto created = serve_.call("POST", "/v1/email-configurations", t, base.dump());
+  ASSERT_EQ(created.status, 201) << created.body;
+  refused("PATCH", "/v1/email-configurations/" + json::parse(created.body)["id"].get<std::string>(), t,
+          json{{"settings", {{"delay_ms", -1}}}}.dump(), {422, "delay_ms"});
+}
+
+TEST_F(Hostile, ListingsAndTokensAreStrictWhereTheyWereLax) {
+  ASSERT_TRUE(serve_.healthy());
+  const std::string t = "mr_alice_token";
+  refused("GET", "/v1/audit-logs?cursor=00000000-0000-0000-0000-000000000000", t, "", {400, "cursor is not one this API gave"});
+  refused("GET", "/v1/audit-logs?cursor=yesterday", t, "", {400, "cursor is not one this API gave"});
+  refused("GET", "/v1/audit-logs?resource_type=users", t, "", {400, "resource_type must be one of"});
+  for (const char* target : {"/v1/email-configurations?colour=blue", "/v1/templates?colour=blue", "/v1/suppressions?colour=blue",
+                             "/v1/dns/zones?colour=blue", "/v1/quota?colour=blue"})
+    refused("GET", target, t, "", {400, "unknown query parameter 'colour' (this endpoint takes none)"});
+  refused("GET", "/v1/emails?colour=blue", t, "", {400, "unknown query parameter 'colour'"});
+  // The scheme of Authorization is case-insensitive.
+  mailroom::HttpHeaders lower{{"Authorization", "bearer mr_alice_token"}};
+  EXPECT_EQ(serve_.client->send({"GET", "/v1/quota", lower, ""}).status, 200);
+  mailroom::HttpHeaders upper{{"Authorization", "BEARER  mr_alice_token"}};
+  EXPECT_EQ(serve_.client->send({"GET", "/v1/quota", upper, ""}).status, 200);
+  refused("GET", "/v1/quota", "", "", {401, "missing bearer token"}, {{"Authorization", "Basic YTpi"}});
+}
+
+TEST_F(Hostile, AnInactiveTemplateIsStoredAndAnswered) {
+  ASSERT_TRUE(serve_.healthy());
+  const auto r = serve_.call("PUT", "/v1/templates/x", "mr_alice_token", R"({"subject":"a","text_body":"b","is_active":false})");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json body = json::parse(r.body);
+  EXPECT_EQ(body["name"], "x");
+  EXPECT_EQ(body["is_active"], false);
+  EXPECT_EQ(body["id"].get<std::string>().size(), 36u);
+  pqxx::connection c(serve_.url);
+  pqxx::read_transaction tx(c);
+  EXPECT_EQ(tx.exec("SELECT count(*) FROM email_templates WHERE name = 'x' AND NOT is_active")[0][0].as<int>(), 1);
+}
+
+}  // namespace
