@@ -7,6 +7,7 @@
 #include <pqxx/pqxx>
 
 #include <cctype>
+#include <chrono>
 #include <condition_variable>
 #include <functional>
 #include <map>
@@ -340,7 +341,7 @@ struct QuotaDecision {
 
 // Counts one send against the user's daily and hourly quota, resetting expired windows;
 // refuses (and marks is_quota_exceeded) when either is used up.
-QuotaDecision take_quota(Pool& pool, const std::string& user_id);
+QuotaDecision take_quota(Pool& pool, const std::string& user_id, std::chrono::system_clock::time_point now);
 
 struct QuotaRow {
   int daily_limit = 0, daily_used = 0, hourly_limit = 0, hourly_used = 0;

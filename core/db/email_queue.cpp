@@ -446,24 +446,29 @@ std::optional<QuotaRow> quota_of(Pool& pool, const std::string& user_id) {
                   r[5].as<std::string>(), r[7].as<std::string>(), r[6].as<bool>()};
 }
 
-QuotaDecision take_quota(Pool& pool, const std::string& user_id) {
+QuotaDecision take_quota(Pool& pool, const std::string& user_id, std::chrono::system_clock::time_point now) {
   auto connection = pool.acquire();
   pqxx::work tx(*connection);
+  // The caller's clock, not the database's now(): the windows are then testable at any hour.
+  // Windows turn at full UTC hours and days, whatever the server's time zone.
+  const double at = std::chrono::duration<double>(now.time_since_epoch()).count();
   tx.exec_params("INSERT INTO google_workspace_quota (user_id, daily_quota_reset_at, hourly_quota_reset_at) "
-                 "VALUES ($1::uuid, date_trunc('day', now()) + interval '1 day', date_trunc('hour', now()) + interval '1 hour') "
-                 "ON CONFLICT (user_id) DO NOTHING",
-                 user_id);
+                 "SELECT $1::uuid, (date_trunc('day', t AT TIME ZONE 'UTC') + interval '1 day') AT TIME ZONE 'UTC',"
+                 " (date_trunc('hour', t AT TIME ZONE 'UTC') + interval '1 hour') AT TIME ZONE 'UTC'"
+                 " FROM to_timestamp($2::float8) t ON CONFLICT (user_id) DO NOTHING",
+                 user_id, at);
   // Windows that have passed start again from zero; then one send is counted if both allow.
   tx.exec_params(
-      "UPDATE google_workspace_quota SET"
-      " daily_quota_used = CASE WHEN daily_quota_reset_at <= now() THEN 0 ELSE daily_quota_used END,"
-      " daily_quota_reset_at = CASE WHEN daily_quota_reset_at <= now() THEN date_trunc('day', now()) + interval '1 day'"
-      "   ELSE daily_quota_reset_at END,"
-      " hourly_quota_used = CASE WHEN hourly_quota_reset_at <= now() THEN 0 ELSE hourly_quota_used END,"
-      " hourly_quota_reset_at = CASE WHEN hourly_quota_reset_at <= now() THEN date_trunc('hour', now()) + interval '1 hour'"
-      "   ELSE hourly_quota_reset_at END"
-      " WHERE user_id = $1::uuid AND (daily_quota_reset_at <= now() OR hourly_quota_reset_at <= now())",
-      user_id);
+      "UPDATE google_workspace_quota q SET"
+      " daily_quota_used = CASE WHEN daily_quota_reset_at <= t THEN 0 ELSE daily_quota_used END,"
+      " daily_quota_reset_at = CASE WHEN daily_quota_reset_at <= t"
+      "   THEN (date_trunc('day', t AT TIME ZONE 'UTC') + interval '1 day') AT TIME ZONE 'UTC' ELSE daily_quota_reset_at END,"
+      " hourly_quota_used = CASE WHEN hourly_quota_reset_at <= t THEN 0 ELSE hourly_quota_used END,"
+      " hourly_quota_reset_at = CASE WHEN hourly_quota_reset_at <= t"
+      "   THEN (date_trunc('hour', t AT TIME ZONE 'UTC') + interval '1 hour') AT TIME ZONE 'UTC' ELSE hourly_quota_reset_at END"
+      " FROM to_timestamp($2::float8) t"
+      " WHERE user_id = $1::uuid AND (daily_quota_reset_at <= t OR hourly_quota_reset_at <= t)",
+      user_id, at);
   const auto taken = tx.exec_params(
       "UPDATE google_workspace_quota SET daily_quota_used = daily_quota_used + 1,"
       " hourly_quota_used = hourly_quota_used + 1, is_quota_exceeded = false"
@@ -474,11 +479,11 @@ QuotaDecision take_quota(Pool& pool, const std::string& user_id) {
   if (taken.empty()) {
     const auto r = tx.exec_params(
         "UPDATE google_workspace_quota SET is_quota_exceeded = true,"
-        " quota_exceeded_at = CASE WHEN is_quota_exceeded THEN quota_exceeded_at ELSE now() END"
+        " quota_exceeded_at = CASE WHEN is_quota_exceeded THEN quota_exceeded_at ELSE to_timestamp($2::float8) END"
         " WHERE user_id = $1::uuid RETURNING extract(epoch FROM (CASE"
         "   WHEN daily_quota_used >= daily_quota_limit THEN daily_quota_reset_at"
-        "   ELSE hourly_quota_reset_at END) - now())",
-        user_id);
+        "   ELSE hourly_quota_reset_at END) - to_timestamp($2::float8))",
+        user_id, at);
     decision.allowed = false;
     decision.retry_in_seconds = std::max(1.0, r[0][0].as<double>());
   }

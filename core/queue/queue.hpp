@@ -7,6 +7,8 @@
 #include "db.hpp"
 #include "plugin_host.hpp"
 
+#include <mailroom/clock.hpp>
+
 #include <atomic>
 #include <chrono>
 #include <functional>
@@ -77,6 +79,7 @@ struct WorkerOptions {
   std::chrono::milliseconds poll_interval{1000};
   std::chrono::seconds shutdown_deadline{30};
   bool until_empty = false;  // stop once nothing is queued or sending (benchmarks, batch jobs)
+  const Clock* clock = nullptr;  // wall time of the quota windows; null: the system clock
 };
 
 struct WorkerStats {

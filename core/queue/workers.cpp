@@ -256,7 +256,7 @@ class Worker {
       auto& entry = providers_.get(email.configuration_id);
       provider_name = entry.provider_name;
       if (entry.quota_gate) {
-        const auto quota = db::take_quota(pool_, email.user_id);
+        const auto quota = db::take_quota(pool_, email.user_id, (options_.clock ? *options_.clock : system_clock()).now());
         if (!quota.allowed)
           throw ProviderError(ErrorKind::quota, "quota_exceeded", "Google Workspace sending quota used up",
                               std::chrono::seconds(static_cast<long>(quota.retry_in_seconds)));

@@ -168,10 +168,26 @@ TEST_F(Queue, QuotaErrorsRescheduleWithoutSpendingAnAttempt) {
   EXPECT_EQ(field(id, "status"), "sent");
 }
 
+// The quota windows follow the workers' clock, here fixed at 23:30 UTC: the hour the daily
+// window is about to turn, where a test on the real clock used to fail.
+class FixedClock : public mailroom::Clock {
+ public:
+  explicit FixedClock(std::chrono::system_clock::time_point at) : at_(at) {}
+  std::chrono::system_clock::time_point now() const override { return at_; }
+
+ private:
+  std::chrono::system_clock::time_point at_;
+};
+
 TEST_F(Queue, QuotaGateReschedulesToTheResetAndCountsAgainAfterIt) {
+  using namespace std::chrono;
+  const auto midnight = floor<days>(system_clock::now()) + days(1);
+  const FixedClock clock(midnight - minutes(30));
+  options_.clock = &clock;
+  const std::string at = "to_timestamp(" + std::to_string(duration_cast<seconds>(clock.now().time_since_epoch()).count()) + ")";
   config_ = make_config("google_workspace");
   one("INSERT INTO google_workspace_quota (user_id, daily_quota_limit, daily_quota_reset_at, hourly_quota_reset_at) "
-      "VALUES ('" + user_ + "', 2, now() + interval '3 hours', now() + interval '30 minutes')");
+      "VALUES ('" + user_ + "', 2, " + at + " + interval '3 hours', " + at + " + interval '20 minutes')");
   std::vector<std::string> ids;
   for (int i = 0; i < 3; ++i) ids.push_back(enqueue(email("m" + std::to_string(i))));
   pass();
@@ -179,17 +195,33 @@ TEST_F(Queue, QuotaGateReschedulesToTheResetAndCountsAgainAfterIt) {
   EXPECT_EQ(field(ids[1], "status"), "sent");
   EXPECT_EQ(field(ids[2], "status"), "queued");
   EXPECT_EQ(field(ids[2], "retry_count"), "0");
-  EXPECT_NEAR(due_in(ids[2]), 3 * 3600, 5);  // the daily reset
+  EXPECT_NEAR(due_in(ids[2]), 3 * 3600, 5);  // until the daily reset, as the clock tells it
   EXPECT_EQ(one("SELECT is_quota_exceeded::text FROM google_workspace_quota"), "true");
-  EXPECT_EQ(one("SELECT (quota_exceeded_at IS NOT NULL)::text FROM google_workspace_quota"), "true");
-  // The day turns: counters start again from zero.
-  one("UPDATE google_workspace_quota SET daily_quota_reset_at = now() - interval '1 second'");
+  EXPECT_EQ(one("SELECT (quota_exceeded_at = " + at + ")::text FROM google_workspace_quota"), "true");
+  // The day turns: counters start again from zero, and the next windows end at the next
+  // full UTC day and hour, both midnight, 30 minutes after the clock's 23:30.
+  one("UPDATE google_workspace_quota SET daily_quota_reset_at = " + at + " - interval '1 second', hourly_quota_reset_at = " +
+      at + " - interval '1 second'");
   make_due(ids[2]);
   pass();
   EXPECT_EQ(field(ids[2], "status"), "sent");
   EXPECT_EQ(one("SELECT daily_quota_used::text FROM google_workspace_quota"), "1");
+  EXPECT_EQ(one("SELECT hourly_quota_used::text FROM google_workspace_quota"), "1");
   EXPECT_EQ(one("SELECT is_quota_exceeded::text FROM google_workspace_quota"), "false");
-  EXPECT_EQ(one("SELECT (daily_quota_reset_at > now() + interval '1 hour')::text FROM google_workspace_quota"), "true");
+  EXPECT_EQ(one("SELECT (daily_quota_reset_at = " + at + " + interval '30 minutes')::text FROM google_workspace_quota"), "true");
+  EXPECT_EQ(one("SELECT (hourly_quota_reset_at = " + at + " + interval '30 minutes')::text FROM google_workspace_quota"), "true");
+}
+
+TEST_F(Queue, QuotaWindowsOpenAtTheClocksTimeNotTheDatabases) {
+  using namespace std::chrono;
+  const FixedClock clock(sys_days(year(2030) / 6 / 15) + hours(13) + minutes(5));
+  options_.clock = &clock;
+  config_ = make_config("google_workspace");
+  enqueue(email("first"));
+  pass();
+  EXPECT_EQ(one("SELECT daily_quota_reset_at = '2030-06-16T00:00:00Z' AND hourly_quota_reset_at = '2030-06-15T14:00:00Z' "
+                "FROM google_workspace_quota"),
+            "t");
 }
 
 TEST_F(Queue, IdempotencyKeyReturnsTheFirstEmail) {
