@@ -1,6 +1,7 @@
 #include <mailroom/error.hpp>
 #include <mailroom/mime.hpp>
 
+#include <algorithm>
 #include <array>
 #include <ctime>
 #include <random>
@@ -36,6 +37,20 @@ std::string base64(std::string_view data) {
 bool printable_ascii(std::string_view text) {
   for (unsigned char c : text)
     if (c < 32 || c > 126) return false;
+  return true;
+}
+
+// Whether a header value can go out as it is: printable ASCII whose words each fit on a
+// folded line (RFC 5322 2.1.1 recommends 78 characters). Anything else is sent as encoded
+// words, which fold anywhere: a single long word would otherwise make a line no fold can
+// shorten, refused by relays past 998 octets ("Line too long").
+bool plain_foldable(std::string_view text) {
+  if (!printable_ascii(text)) return false;
+  std::size_t word = 0;
+  for (const char c : text) {
+    word = c == ' ' ? 0 : word + 1;
+    if (word > 66) return false;  // with "Reply-To: " or a folding space, within 78
+  }
   return true;
 }
 
@@ -160,7 +175,7 @@ std::string filename_parameter(const std::string& filename) {
 }  // namespace
 
 std::string encode_words(std::string_view text) {
-  if (printable_ascii(text)) return std::string(text);
+  if (plain_foldable(text)) return std::string(text);
   std::string out;
   std::size_t i = 0;
   while (i < text.size()) {
@@ -178,9 +193,13 @@ std::string encode_words(std::string_view text) {
 std::string format_address(const Address& address) {
   check_header_text("an address", address.email);
   check_header_text("a display name", address.name);
+  for (const unsigned char c : address.email)
+    if (c <= ' ' || c == 0x7f || std::string_view("<>,;\"()[]\\").find(static_cast<char>(c)) != std::string_view::npos)
+      throw ProviderError(ErrorKind::invalid_request, "bad_address",
+                          "an address contains a character a plain address cannot have (" + std::to_string(c) + ")");
   if (address.name.empty()) return address.email;
   std::string name;
-  if (!printable_ascii(address.name)) {
+  if (!plain_foldable(address.name)) {
     name = encode_words(address.name);
   } else if (needs_quoting(address.name)) {
     name = "\"";
@@ -268,8 +287,11 @@ BuiltMessage build(const Message& message, const BuildOptions& options) {
   m += header("Subject", encode_words(message.subject));
   for (const auto& [name, value] : message.extra_headers) {
     check_header_text("header " + name, name + value);
-    if (name.empty() || name.find_first_of(": ") != std::string::npos)
-      throw ProviderError(ErrorKind::invalid_request, "bad_header", "header name '" + name + "' is not valid");
+    // RFC 5322 2.2: a field name is printable ASCII other than the colon.
+    const bool bad_name = name.empty() || std::any_of(name.begin(), name.end(), [](char c) {
+      return static_cast<unsigned char>(c) <= ' ' || static_cast<unsigned char>(c) >= 0x7f || c == ':';
+    });
+    if (bad_name) throw ProviderError(ErrorKind::invalid_request, "bad_header", "a header name is not printable ASCII without a colon");
     m += header(name, encode_words(value));
   }
   m += "MIME-Version: 1.0\r\n";

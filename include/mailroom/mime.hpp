@@ -26,14 +26,17 @@ struct BuiltMessage {
 
 // Builds the message: text only, HTML only, multipart/alternative (text, then HTML), and
 // multipart/mixed around it when there are attachments. Throws ProviderError{invalid_request}
-// for a header name or value that would break the message (CR or LF in it).
+// for a header name or value that would break the message (CR or LF in it, a header name
+// that is not printable ASCII without a colon, an address with spaces, brackets, commas,
+// quotes or control characters).
 MAILROOM_SDK_EXPORT BuiltMessage build(const Message& message, const BuildOptions& options = {});
 
 // "Name <a@b>" with the name quoted or RFC 2047-encoded as needed; "a@b" without a name.
 MAILROOM_SDK_EXPORT std::string format_address(const Address& address);
 
-// The text as is when it is printable ASCII, else RFC 2047 encoded words (UTF-8, base64),
-// each at most 64 characters, never splitting a UTF-8 sequence.
+// The text as is when it is printable ASCII whose words fit a folded line, else RFC 2047
+// encoded words (UTF-8, base64), each at most 64 characters, never splitting a UTF-8
+// sequence: a value of any length then folds within 78 characters a line.
 MAILROOM_SDK_EXPORT std::string encode_words(std::string_view text);
 
 // RFC 2045 quoted-printable with CRLF line ends and soft breaks before 76 characters.

@@ -103,4 +103,44 @@ TEST(Mime, EncodedWordsNeverSplitACharacter) {
   EXPECT_EQ(parse(mailroom::mime::build(m).data)["subject"], text + emoji);
 }
 
+TEST(Mime, LongHeaderValuesAreEncodedAndFoldedNeverOver78) {
+  Message m = sample();
+  m.subject = std::string(2000, 'a') + " tail";  // one word no fold at spaces can shorten
+  m.from = {"ada@example.com", std::string(300, 'N')};
+  m.to = {{"bob@example.com", "Bob " + std::string(120, 'b')}};
+  const auto built = mailroom::mime::build(m);
+  const auto headers = built.data.substr(0, built.data.find("\r\n\r\n"));
+  for (std::size_t start = 0; start < headers.size();) {
+    const auto end = std::min(headers.find("\r\n", start), headers.size());
+    EXPECT_LE(end - start, 78u) << headers.substr(start, 100);
+    start = end + 2;
+  }
+  const json read = parse(built.data);
+  EXPECT_EQ(read["subject"], m.subject);
+  // RFC 2047 6.2: white space between adjacent encoded words is not part of the text; Python
+  // keeps it in display names (not in subjects), so the names are compared without it.
+  auto unspaced = [](std::string text) {
+    std::erase(text, ' ');
+    return text;
+  };
+  EXPECT_EQ(unspaced(read["from"][0][0]), std::string(300, 'N'));
+  EXPECT_EQ(unspaced(read["to"][0][0]), "Bob" + std::string(120, 'b'));
+  EXPECT_EQ(read["defects"], json::array());
+  // A short plain subject still goes out as it is.
+  m.subject = "Plain subject";
+  EXPECT_NE(mailroom::mime::build(m).data.find("\r\nSubject: Plain subject\r\n"), std::string::npos);
+}
+
+TEST(Mime, HeaderNamesAndAddressesCannotSmuggleFields) {
+  Message m = sample();
+  m.extra_headers = {{"X-Ok\x01", "v"}};
+  EXPECT_THROW(mailroom::mime::build(m), mailroom::ProviderError);
+  m = sample();
+  m.to = {{"a@example.com>, Bcc <evil@example.com", ""}};
+  EXPECT_THROW(mailroom::mime::build(m), mailroom::ProviderError);
+  m = sample();
+  m.extra_headers = {{"X-Fine", "value"}};
+  EXPECT_NO_THROW(mailroom::mime::build(m));
+}
+
 }  // namespace
