@@ -6,10 +6,11 @@
 
 #include <ares.h>
 #include <arpa/inet.h>
-#include <sys/select.h>
+#include <poll.h>
 
 #include <algorithm>
 #include <mutex>
+#include <vector>
 #include <stdexcept>
 
 namespace mailroom::resolver {
@@ -46,7 +47,8 @@ bool expand(const unsigned char* at, const unsigned char* message, int length, s
   return true;
 }
 
-// Reads the answer section: records of `type` (CNAMEs met on the way to them are skipped).
+}  // namespace
+
 bool parse_answer(const unsigned char* message, int length, QueryType type, Answer& answer) {
   if (length < 12) return false;
   const unsigned questions = read16(message + 4), answers = read16(message + 6);
@@ -107,6 +109,8 @@ bool parse_answer(const unsigned char* message, int length, QueryType type, Answ
   return true;
 }
 
+namespace {
+
 struct Pending {
   QueryType type;
   Answer answer;
@@ -160,15 +164,28 @@ class CaresResolver final : public Resolver {
   Answer query(const std::string& name, QueryType type) override {
     Pending pending{type, {}, false};
     ares_query(channel_, name.c_str(), kClassIn, wire_type(type), on_answer, &pending);
+    // poll(), not select(): a host with more than 1,024 descriptors open (API connections,
+    // database pools) would overflow select()'s fd_set.
     while (!pending.done) {
-      fd_set read, write;
-      FD_ZERO(&read);
-      FD_ZERO(&write);
-      const int nfds = ares_fds(channel_, &read, &write);
-      if (nfds == 0) break;
+      ares_socket_t sockets[ARES_GETSOCK_MAXNUM];
+      const int bits = ares_getsock(channel_, sockets, ARES_GETSOCK_MAXNUM);
+      std::vector<pollfd> watched;
+      for (int i = 0; i < ARES_GETSOCK_MAXNUM; ++i) {
+        short events = 0;
+        if (ARES_GETSOCK_READABLE(bits, i)) events |= POLLIN;
+        if (ARES_GETSOCK_WRITABLE(bits, i)) events |= POLLOUT;
+        if (events != 0) watched.push_back({sockets[i], events, 0});
+      }
+      if (watched.empty()) break;
       timeval wait{}, *tv = ares_timeout(channel_, nullptr, &wait);
-      ::select(nfds, &read, &write, nullptr, tv);
-      ares_process(channel_, &read, &write);
+      const int ms = tv == nullptr ? -1 : static_cast<int>(tv->tv_sec * 1000 + (tv->tv_usec + 999) / 1000);
+      if (::poll(watched.data(), watched.size(), ms) <= 0) {
+        ares_process_fd(channel_, ARES_SOCKET_BAD, ARES_SOCKET_BAD);  // timeouts and retries
+        continue;
+      }
+      for (const auto& w : watched)
+        ares_process_fd(channel_, (w.revents & (POLLIN | POLLERR | POLLHUP)) ? w.fd : ARES_SOCKET_BAD,
+                        (w.revents & POLLOUT) ? w.fd : ARES_SOCKET_BAD);
     }
     if (!pending.done) {
       pending.answer.status = QueryStatus::failure;

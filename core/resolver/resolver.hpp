@@ -49,6 +49,11 @@ struct ResolverOptions {
   int tries = 2;
 };
 
+// Reads a DNS reply's answer section into `answer.values` / `answer.mx`: records of `type`
+// (CNAMEs met on the way to them are skipped). False when the message is malformed. Used by
+// make_resolver()'s resolver; public for the fuzzer (tests/fuzz).
+bool parse_answer(const unsigned char* message, int length, QueryType type, Answer& answer);
+
 // Throws std::invalid_argument naming a bad server address.
 std::unique_ptr<Resolver> make_resolver(const ResolverOptions& options);
 

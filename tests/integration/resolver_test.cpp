@@ -4,6 +4,10 @@
 
 #include <gtest/gtest.h>
 
+#include <fcntl.h>
+#include <sys/resource.h>
+#include <unistd.h>
+
 namespace {
 
 using mailroom::resolver::QueryStatus;
@@ -48,6 +52,41 @@ TEST_F(ResolverTest, ReadsAddressesAndCnames) {
 TEST_F(ResolverTest, TellsMissingNamesFromMissingData) {
   EXPECT_EQ(resolver_->query("nothing.example.test", QueryType::TXT).status, QueryStatus::no_such_name);
   EXPECT_EQ(resolver_->query("www.example.test", QueryType::TXT).status, QueryStatus::no_data);
+}
+
+// select() cannot watch a descriptor numbered 1,024 or more; a busy host has such numbers.
+TEST_F(ResolverTest, AnswersWhenItsSocketIsNumberedPast1024) {
+  rlimit limit{};
+  ASSERT_EQ(::getrlimit(RLIMIT_NOFILE, &limit), 0);
+  constexpr rlim_t kWanted = 1300;
+  if (limit.rlim_max != RLIM_INFINITY && limit.rlim_max < kWanted)
+    GTEST_SKIP() << "the hard limit on open files is " << limit.rlim_max << ", below " << kWanted;
+  rlimit raised = limit;
+  raised.rlim_cur = std::max<rlim_t>(limit.rlim_cur, kWanted);
+  ASSERT_EQ(::setrlimit(RLIMIT_NOFILE, &raised), 0);
+  std::vector<int> held;
+  while (held.empty() || held.back() < 1100) held.push_back(::open("/dev/null", O_RDONLY));
+  auto resolver = mailroom::resolver::make_resolver({server_.address(), std::chrono::milliseconds(1000), 2});
+  const auto a = resolver->query("www.example.test", QueryType::A);
+  for (const int fd : held) ::close(fd);
+  ::setrlimit(RLIMIT_NOFILE, &limit);
+  EXPECT_EQ(a.status, QueryStatus::ok) << a.error;
+  EXPECT_EQ(a.values, std::vector<std::string>{"192.0.2.7"});
+}
+
+TEST(ResolverParser, MalformedRepliesAreRefusedNotRead) {
+  using mailroom::resolver::parse_answer;
+  mailroom::resolver::Answer answer;
+  // Header: 1 question, 1 answer; then a question whose name runs past the end.
+  const unsigned char truncated[] = {0, 1, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0, 3, 'w', 'w'};
+  EXPECT_FALSE(parse_answer(truncated, sizeof truncated, QueryType::A, answer));
+  // An A record whose rdata claims more bytes than the message has.
+  const unsigned char overlong[] = {0, 1, 0x81, 0x80, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 60, 0, 200, 1, 2, 3, 4};
+  EXPECT_FALSE(parse_answer(overlong, sizeof overlong, QueryType::A, answer));
+  // The same record with its true length reads.
+  const unsigned char fine[] = {0, 1, 0x81, 0x80, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 192, 0, 2, 1};
+  EXPECT_TRUE(parse_answer(fine, sizeof fine, QueryType::A, answer));
+  EXPECT_EQ(answer.values, std::vector<std::string>{"192.0.2.1"});
 }
 
 TEST_F(ResolverTest, AServerThatDoesNotAnswerIsAFailure) {

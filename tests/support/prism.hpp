@@ -21,12 +21,6 @@
 
 namespace mailroom::testing {
 
-inline unsigned short free_port() {
-  const auto out =
-      run("python3 -c 'import socket; s = socket.socket(); s.bind((\"127.0.0.1\", 0)); print(s.getsockname()[1])'");
-  return static_cast<unsigned short>(std::stoi(out));
-}
-
 class Prism {
  public:
   // Prism's log goes to `log_file` (default: nowhere); violations() reads it.

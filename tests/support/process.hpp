@@ -6,6 +6,9 @@
 #include <signal.h>
 #include <sys/prctl.h>
 #include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -82,6 +85,19 @@ inline Spawned spawn_reporting_port(std::vector<std::string> args) {
   if (std::fgets(line, sizeof line, f) != nullptr) std::sscanf(line, "PORT %d", &s.port);
   std::fclose(f);
   return s;
+}
+
+// A port that was free a moment ago (the kernel's pick for port 0).
+inline unsigned short free_port() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  socklen_t size = sizeof address;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&address), &size);
+  ::close(fd);
+  return ntohs(address.sin_port);
 }
 
 }  // namespace mailroom::testing
