@@ -281,6 +281,25 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   const ApiOptions& options_;
 };
 
+// "HOST:PORT" with HOST an IPv4 address or a bracketed IPv6 one ("[::1]:8025", RFC 3986).
+tcp::endpoint listen_endpoint(const std::string& listen) {
+  const auto colon = listen.rfind(':');
+  const auto fail = [&](const std::string& why) {
+    return std::runtime_error("api.listen '" + listen + "': " + why + " (want ADDRESS:PORT, e.g. 127.0.0.1:8025 or [::1]:8025)");
+  };
+  if (colon == std::string::npos || colon == 0) throw fail("no port");
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  else if (host.find(':') != std::string::npos) throw fail("an IPv6 address goes in brackets");
+  beast::error_code ec;
+  const auto address = asio::ip::make_address(host, ec);
+  if (ec) throw fail("'" + host + "' is not an IP address");
+  const std::string port = listen.substr(colon + 1);
+  if (port.empty() || port.size() > 5 || port.find_first_not_of("0123456789") != std::string::npos || std::stoi(port) > 65535)
+    throw fail("the port must be 0-65535");
+  return {address, static_cast<unsigned short>(std::stoi(port))};
+}
+
 }  // namespace
 
 struct Server::Impl {
@@ -328,12 +347,9 @@ Server::~Server() { stop(); }
 
 unsigned short Server::start() {
   impl_->load_tls();
+  const auto endpoint = listen_endpoint(impl_->options.listen);
   const auto& listen = impl_->options.listen;
-  const auto colon = listen.rfind(':');
   beast::error_code ec;
-  const auto address = asio::ip::make_address(listen.substr(0, colon), ec);
-  if (ec) throw std::runtime_error("api.listen " + listen + ": not an IP address");
-  const tcp::endpoint endpoint(address, static_cast<unsigned short>(std::stoi(listen.substr(colon + 1))));
   impl_->acceptor.open(endpoint.protocol(), ec);
   if (!ec) impl_->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) impl_->acceptor.bind(endpoint, ec);

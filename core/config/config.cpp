@@ -43,6 +43,8 @@ std::string check_database_url(const std::string& url) {
 std::string check_listen(const std::string& listen) {
   const auto colon = listen.rfind(':');
   if (colon == std::string::npos || colon == 0) return "must be HOST:PORT, e.g. 127.0.0.1:8025";
+  if (listen.substr(0, colon).find(':') != std::string::npos && listen.front() != '[')
+    return "must put an IPv6 address in brackets, e.g. [::1]:8025";
   int port = -1;
   const char* begin = listen.data() + colon + 1;
   const char* end = listen.data() + listen.size();

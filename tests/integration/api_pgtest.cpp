@@ -51,6 +51,26 @@ TEST_F(Api, AnotherUsersEmailAndConfigurationAreNotFound) {
   EXPECT_EQ(emails(), 1);
 }
 
+TEST_F(Api, ListensOnIpv6InBrackets) {
+  mailroom::api::ApiOptions options;
+  options.listen = "[::1]:0";
+  mailroom::api::Server server(pool_, options, &box_, &host_);
+  const auto port = server.start();
+  mailroom::HttpClientOptions http;
+  http.base_url = "http://[::1]:" + std::to_string(port);
+  EXPECT_EQ(mailroom::make_http_client(http)->send({"GET", "/healthz", {}, ""}).status, 200);
+  for (const std::string bad : {"::1:8025", "[::1]", "127.0.0.1:99999", "localhost:8025"}) {
+    options.listen = bad;
+    mailroom::api::Server refused(pool_, options, &box_, &host_);
+    try {
+      refused.start();
+      ADD_FAILURE() << bad << " was taken";
+    } catch (const std::runtime_error& e) {
+      EXPECT_NE(std::string(e.what()).find("api.listen '" + bad + "'"), std::string::npos) << e.what();
+    }
+  }
+}
+
 TEST_F(Api, TokensAreRequiredAndChecked) {
   const auto none = call("POST", "/v1/emails", "", email_for(alice_config_).dump());
   EXPECT_EQ(none.status, 401);

@@ -90,6 +90,10 @@ TEST_F(ConfigTest, ValuesOutOfRangeAreErrors) {
             "environment variable MAILROOM_WORKERS_COUNT (key 'workers.count') must be between 1 and 1024");
   EXPECT_EQ(error_of(options(std::nullopt, {{"MAILROOM_API_LISTEN", "localhost"}})),
             "environment variable MAILROOM_API_LISTEN (key 'api.listen') must be HOST:PORT, e.g. 127.0.0.1:8025");
+  EXPECT_EQ(error_of(options(std::nullopt, {{"MAILROOM_API_LISTEN", "::1:8025"}})),
+            "environment variable MAILROOM_API_LISTEN (key 'api.listen') must put an IPv6 address in brackets, e.g. "
+            "[::1]:8025");
+  EXPECT_EQ(load(options(std::nullopt, {{"MAILROOM_API_LISTEN", "[::1]:8025"}})).api_listen, "[::1]:8025");
   EXPECT_EQ(error_of(options(std::nullopt, {{"MAILROOM_DATABASE_URL", "mysql://x"}})),
             "environment variable MAILROOM_DATABASE_URL (key 'database.url') must be a postgresql:// URL "
             "(or empty for the embedded database)");
