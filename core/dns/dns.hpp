@@ -165,7 +165,9 @@ class Engine {
 
  private:
   std::shared_ptr<DnsProvider> provider(const db::DnsZoneRow& zone, DnsCapabilities* capabilities = nullptr);
-  Zone provider_zone(DnsProvider& provider, const db::DnsZoneRow& zone);
+  // The provider's zone of that name; with `remember`, its id is stored on the zone's row.
+  Zone provider_zone(DnsProvider& provider, const db::DnsZoneRow& zone, bool remember = true);
+  void remember_provider_zone(const db::DnsZoneRow& zone, const Zone& held);
 
   db::Pool& pool_;
   const plugin_host::PluginHost& plugins_;

@@ -97,17 +97,21 @@ std::shared_ptr<DnsProvider> Engine::provider(const db::DnsZoneRow& zone, DnsCap
   }
 }
 
-Zone Engine::provider_zone(DnsProvider& provider, const db::DnsZoneRow& zone) {
+Zone Engine::provider_zone(DnsProvider& provider, const db::DnsZoneRow& zone, bool remember) {
   const auto zones = provider.list_zones();
   for (const auto& z : zones)
     if (z.name == zone.name) {
-      if (z.id != zone.provider_zone_id) db::DnsZones(pool_).set_provider_zone_id(zone.id, z.id, zone.user_id);
+      if (remember) remember_provider_zone(zone, z);
       return z;
     }
   std::string seen;
   for (const auto& z : zones) seen += (seen.empty() ? "" : ", ") + z.name;
   throw DnsError("the " + zone.provider + " account does not hold zone " + zone.name + " (it holds: " +
                  (seen.empty() ? "none" : seen) + ")");
+}
+
+void Engine::remember_provider_zone(const db::DnsZoneRow& zone, const Zone& held) {
+  if (held.id != zone.provider_zone_id) db::DnsZones(pool_).set_provider_zone_id(zone.id, held.id, zone.user_id);
 }
 
 std::string Engine::add_record(const db::DnsZoneRow& zone, const RecordSpec& record, const std::string& actor_id) {
@@ -149,7 +153,7 @@ Plan Engine::plan(const db::DnsZoneRow& zone) {
 ApplyReport Engine::apply(const db::DnsZoneRow& zone, const ApplyOptions& options, const std::string& actor_id) {
   DnsCapabilities capabilities;
   auto p = provider(zone, &capabilities);
-  const Zone z = provider_zone(*p, zone);
+  const Zone z = provider_zone(*p, zone, false);  // remembered once the plan is accepted: a refusal writes nothing
   ApplyReport report;
   report.plan = compute_plan(zone.name, db::DnsRecords(pool_).list(zone.id), p->list_records(z), capabilities);
   const Plan& plan = report.plan;
@@ -157,6 +161,7 @@ ApplyReport Engine::apply(const db::DnsZoneRow& zone, const ApplyOptions& option
     throw DnsError("zone " + zone.name + " changed since the plan you reviewed (checksum " + options.plan_checksum +
                    ", now " + plan.checksum + "): run 'mailroom dns plan " + zone.name + "' again");
   if (plan.unsafe && !options.force) throw DnsError(plan.unsafe_reason);
+  remember_provider_zone(zone, z);
 
   db::DnsRecords records(pool_);
   std::vector<db::DnsOutcome> bookkeeping;  // adoptions and forgets: no provider call

@@ -5,7 +5,7 @@
 // missing or foreign tokens). The properties: no 5xx, no lost connection, and a refused
 // request (4xx) writes nothing (every table's rows are digested before and after).
 //
-// MAILROOM_API_FUZZ_REQUESTS (default 2000) and MAILROOM_API_FUZZ_SEED (default 1) change
+// API_FUZZ_REQUESTS (default 2000) and API_FUZZ_SEED (default 1) change
 // the run; a failure prints the seed and the request.
 #include "serve_process.hpp"
 
@@ -175,8 +175,8 @@ std::string percent_encode(const std::string& text) {
 }
 
 TEST(ApiFuzz, NoServerErrorNoLostConnectionNothingWrittenWhenRefused) {
-  const char* count_env = std::getenv("MAILROOM_API_FUZZ_REQUESTS");
-  const char* seed_env = std::getenv("MAILROOM_API_FUZZ_SEED");
+  const char* count_env = std::getenv("API_FUZZ_REQUESTS");
+  const char* seed_env = std::getenv("API_FUZZ_SEED");
   const long requests = count_env ? std::atol(count_env) : 2000;
   const unsigned seed = seed_env ? static_cast<unsigned>(std::atol(seed_env)) : 1;
   ::setenv("MAILROOM_DNS_RESOLVER", "127.0.0.1:9", 1);  // validate and email-setup fail fast, offline

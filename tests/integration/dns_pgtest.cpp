@@ -154,6 +154,21 @@ TEST_F(DnsEngineTest, ApplyRefusesAPlanThatChangedSinceReview) {
   EXPECT_EQ(writes("POST"), 0u) << "nothing may reach the provider";
 }
 
+// Found by the API fuzzer: a refused apply stored the provider's zone id on the way.
+TEST_F(DnsEngineTest, ARefusedApplyWritesNothing) {
+  add(RecordType::TXT, "a", "1");
+  auto zone_row = [&] {
+    pqxx::connection c(url_);
+    pqxx::read_transaction tx(c);
+    return tx.exec("SELECT z::text FROM dns_zones z")[0][0].as<std::string>();
+  };
+  const std::string before = zone_row();
+  mailroom::dns::ApplyOptions options;
+  options.plan_checksum = "0123456789abcdef";
+  EXPECT_THROW(engine_->apply(zone_, options, user_), mailroom::dns::DnsError);
+  EXPECT_EQ(zone_row(), before);
+}
+
 TEST_F(DnsEngineTest, PlansPastTheSafetyLimitNeedForce) {
   std::vector<std::string> ids;
   for (int i = 0; i < 10; ++i) ids.push_back(add(RecordType::TXT, "r" + std::to_string(i), "v"));
