@@ -168,6 +168,8 @@ class Engine {
   // The provider's zone of that name; with `remember`, its id is stored on the zone's row.
   Zone provider_zone(DnsProvider& provider, const db::DnsZoneRow& zone, bool remember = true);
   void remember_provider_zone(const db::DnsZoneRow& zone, const Zone& held);
+  // Throws DnsError when the zone's plugin does not declare the record's type or TTL.
+  void check_against_plugin(const db::DnsZoneRow& zone, const RecordSpec& record) const;
 
   db::Pool& pool_;
   const plugin_host::PluginHost& plugins_;

@@ -41,13 +41,13 @@ EmailSetupReport Engine::email_setup(const db::DnsZoneRow& zone, const EmailSetu
                                      const std::string& actor_id) {
   if (!box_) throw DnsError("email-setup needs a master key (MAILROOM_MASTER_KEY or master_key.file)");
   if (options.dmarc_policy != "none" && options.dmarc_policy != "quarantine" && options.dmarc_policy != "reject")
-    throw DnsError("--dmarc-policy must be none, quarantine or reject");
+    throw DnsError("dmarc_policy must be none, quarantine or reject");
   if (options.spf_all != "~all" && options.spf_all != "-all" && options.spf_all != "?all")
-    throw DnsError("--spf-all must be ~all, -all or ?all");
+    throw DnsError("spf_all must be ~all, -all or ?all");
   if (options.dkim_selector.empty() ||
       !std::all_of(options.dkim_selector.begin(), options.dkim_selector.end(),
                    [](unsigned char c) { return std::isalnum(c) || c == '-' || c == '_'; }))
-    throw DnsError("--dkim-selector must be letters, digits, '-' or '_'");
+    throw DnsError("dkim_selector must be letters, digits, '-' or '_'");
   const std::string& domain = zone.name;
   EmailSetupReport report;
 
@@ -121,7 +121,7 @@ EmailSetupReport Engine::email_setup(const db::DnsZoneRow& zone, const EmailSetu
   std::string dmarc = "v=DMARC1; p=" + options.dmarc_policy;
   if (!options.dmarc_report_address.empty()) {
     if (options.dmarc_report_address.find('@') == std::string::npos || options.dmarc_report_address.find_first_of(" ;,!") != std::string::npos)
-      throw DnsError("--dmarc-report '" + options.dmarc_report_address + "' is not an email address");
+      throw DnsError("dmarc_report '" + options.dmarc_report_address + "' is not an email address");
     dmarc += "; rua=mailto:" + options.dmarc_report_address;
   }
   wanted.push_back(checked_record(domain, {RecordType::DMARC, "_dmarc." + domain, dmarc, options.ttl, std::nullopt}));
@@ -131,10 +131,12 @@ EmailSetupReport Engine::email_setup(const db::DnsZoneRow& zone, const EmailSetu
     try {
       if (space != std::string::npos) r.priority = std::stoi(mx.substr(0, space));
     } catch (const std::exception&) {
-      throw DnsError("--mx '" + mx + "' is not 'PRIORITY HOST'");
+      throw DnsError("mx '" + mx + "' is not 'PRIORITY HOST'");
     }
     wanted.push_back(checked_record(domain, r));
   }
+
+  for (const auto& r : wanted) check_against_plugin(zone, r);
 
   // Into dns_records, in one transaction: new rows, changed rows, the rest kept.
   db::DnsRecords records(pool_);

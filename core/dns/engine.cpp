@@ -110,6 +110,20 @@ Zone Engine::provider_zone(DnsProvider& provider, const db::DnsZoneRow& zone, bo
                  (seen.empty() ? "none" : seen) + ")");
 }
 
+void Engine::check_against_plugin(const db::DnsZoneRow& zone, const RecordSpec& record) const {
+  // What the zone's plugin declares it cannot hold is refused when desired, not at apply.
+  const std::string plugin_name = zone.plugin.empty() ? zone.provider : zone.plugin;
+  const auto* plugin = plugins_.find(plugin_name);
+  if (plugin == nullptr) return;  // plan and apply say which plugin is missing
+  const auto& caps = std::get<DnsCapabilities>(plugin->manifest.parsed_capabilities);
+  const std::string what = std::string(to_string(record.type)) + " record " + record.name;
+  if (record.ttl < caps.min_ttl || record.ttl > caps.max_ttl)
+    throw DnsError(what + ": ttl " + std::to_string(record.ttl) + " is outside what " + plugin_name + " accepts (" +
+                   std::to_string(caps.min_ttl) + "-" + std::to_string(caps.max_ttl) + " seconds)");
+  if (std::find(caps.record_types.begin(), caps.record_types.end(), wire_type(record.type)) == caps.record_types.end())
+    throw DnsError(what + ": " + plugin_name + " does not declare the record type " + std::string(to_string(wire_type(record.type))));
+}
+
 void Engine::remember_provider_zone(const db::DnsZoneRow& zone, const Zone& held) {
   if (held.id != zone.provider_zone_id) db::DnsZones(pool_).set_provider_zone_id(zone.id, held.id, zone.user_id);
 }
@@ -118,18 +132,7 @@ std::string Engine::add_record(const db::DnsZoneRow& zone, const RecordSpec& rec
   db::DnsRecordRow row;
   row.zone_id = zone.id;
   const RecordSpec checked = checked_record(zone.name, record);
-  // What the zone's plugin declares it cannot hold is refused now, not at apply.
-  const std::string plugin_name = zone.plugin.empty() ? zone.provider : zone.plugin;
-  if (const auto* plugin = plugins_.find(plugin_name)) {
-    const auto& caps = std::get<DnsCapabilities>(plugin->manifest.parsed_capabilities);
-    const std::string what = std::string(to_string(checked.type)) + " record " + checked.name;
-    if (checked.ttl < caps.min_ttl || checked.ttl > caps.max_ttl)
-      throw DnsError(what + ": ttl " + std::to_string(checked.ttl) + " is outside what " + plugin_name + " accepts (" +
-                     std::to_string(caps.min_ttl) + "-" + std::to_string(caps.max_ttl) + " seconds)");
-    if (std::find(caps.record_types.begin(), caps.record_types.end(), wire_type(checked.type)) == caps.record_types.end())
-      throw DnsError(what + ": " + plugin_name + " does not declare the record type " +
-                     std::string(to_string(wire_type(checked.type))));
-  }
+  check_against_plugin(zone, checked);
   set_record(row, checked);
   try {
     return db::DnsRecords(pool_).save(zone.id, {row}, {}, actor_id).at(0);

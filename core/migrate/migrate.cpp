@@ -166,9 +166,11 @@ std::vector<std::string> Migrator::down(const std::string& version) {
   LockedConnection connection(url_);
   std::map<std::string, bool> applied;
   for (const auto& a : db::schema_migrations::applied(connection.get())) applied[a.version] = true;
-  for (const auto& [v, yes] : applied)
+  for (const auto& entry : applied) {
+    const std::string& v = entry.first;  // a named variable: clang 14 cannot capture a structured binding
     if (v >= version && std::none_of(migrations_.begin(), migrations_.end(), [&](const auto& m) { return m.version == v; }))
       throw MigrationError("migration " + v + " is applied but unknown to this mailroom: roll it back with the mailroom that applied it");
+  }
 
   std::vector<std::string> done;
   for (auto it = migrations_.rbegin(); it != migrations_.rend() && it->version >= version; ++it) {

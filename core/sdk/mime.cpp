@@ -183,6 +183,9 @@ std::string encode_words(std::string_view text) {
     // the first word after "Reply-To: " stays within 78 characters.
     std::size_t end = std::min(text.size(), i + 39);
     while (end < text.size() && end > i && (static_cast<unsigned char>(text[end]) & 0xC0) == 0x80) --end;
+    // No character boundary in the window (invalid UTF-8: a run of continuation bytes): cut
+    // anyway. Without this the loop made no progress and a worker hung on such a subject.
+    if (end == i) end = std::min(text.size(), i + 39);
     if (!out.empty()) out += ' ';
     out += "=?UTF-8?B?" + base64(text.substr(i, end - i)) + "?=";
     i = end;

@@ -107,7 +107,10 @@ class Parser {
     std::string closing = close_;
     if (sigil == '{') closing = "}" + close_;
     if (sigil == '=') closing = "=" + close_;
-    const std::size_t stop = src_.find(closing, inner);
+    // The closing delimiter is looked for after the sigil: with '=' (or custom delimiters
+    // that start with a sigil) it could otherwise match the sigil itself ("{{=}}").
+    const bool has_sigil = sigil != '\0' && std::string_view("!#^/>{&=").find(sigil) != std::string_view::npos;
+    const std::size_t stop = src_.find(closing, has_sigil ? inner + 1 : inner);
     if (stop == std::string_view::npos) fail("tag opened with '" + open_ + "' is never closed");
     end = stop + closing.size();
     std::string_view body = src_.substr(inner, stop - inner);

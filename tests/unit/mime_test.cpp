@@ -143,4 +143,19 @@ TEST(Mime, HeaderNamesAndAddressesCannotSmuggleFields) {
   EXPECT_NO_THROW(mailroom::mime::build(m));
 }
 
+// Found by tests/fuzz (mime): 39 or more UTF-8 continuation bytes in a row left
+// encode_words() without a place to cut, and it looped for ever.
+TEST(Mime, InvalidUtf8RunsAreEncodedNotLoopedOn) {
+  const std::string text = "ab" + std::string(200, '\xb8') + "cd";
+  const auto words = mailroom::mime::encode_words(text);
+  EXPECT_EQ(words.rfind("=?UTF-8?B?", 0), 0u);
+  std::size_t count = 0;
+  for (std::size_t at = words.find("=?UTF-8?B?"); at != std::string::npos; at = words.find("=?UTF-8?B?", at + 1)) ++count;
+  EXPECT_GE(count, 6u);  // 204 bytes in windows of at most 39 bytes
+  EXPECT_LE(count, 7u);
+  Message m = sample();
+  m.subject = text;
+  EXPECT_NO_THROW(mailroom::mime::build(m));
+}
+
 }  // namespace

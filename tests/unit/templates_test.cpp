@@ -76,3 +76,24 @@ TEST(Variables, AreTheTopLevelNamesAndSections) {
 }
 
 }  // namespace
+
+namespace {
+
+// Found by tests/fuzz (mustache): "{{=}}" read its '=' sigil as the start of "=}}" and
+// failed with std::out_of_range instead of a TemplateError (a 500 from the API).
+TEST(Parse, DelimiterTagsWithoutDelimitersAreTemplateErrors) {
+  using mailroom::templates::TemplateError;
+  using mailroom::templates::variables;
+  for (const std::string text : {"{{=}}", "{{=}}{{/x}}", "{{=<# #>=}}<##>", "{{{}}}", "{{#}}", "{{=a b=}}a=b"}) {
+    try {
+      variables(text);
+    } catch (const TemplateError&) {
+      continue;  // refused by name: fine
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << text << ": " << e.what();
+    }
+  }
+  EXPECT_EQ(variables("{{=<% %>=}}<% name %>"), std::vector<std::string>{"name"});
+}
+
+}  // namespace

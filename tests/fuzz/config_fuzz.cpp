@@ -1,0 +1,46 @@
+// Configuration as deployers write it: the config file (JSON) and MAILROOM_* variables read
+// by config::load, and email-configuration DSNs (which may carry secrets: errors must not
+// quote them). Input: the file "\n--\n" KEY=VALUE lines "\n--\n" a DSN.
+#include "config.hpp"
+#include "email_config.hpp"
+#include "fuzz_input.hpp"
+
+#include <unistd.h>
+
+#include <fstream>
+
+extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
+  const auto parts = mailroom::fuzz::fields(data, size, 3);
+  static const std::string file = "/tmp/mailroom-config-fuzz-" + std::to_string(::getpid()) + ".json";
+  std::ofstream(file, std::ios::binary | std::ios::trunc) << parts[0];
+  std::map<std::string, std::string> environment;
+  std::string_view lines = parts[1];
+  while (!lines.empty()) {
+    const auto end = lines.find('\n');
+    const std::string_view line = lines.substr(0, end);
+    if (const auto eq = line.find('='); eq != std::string_view::npos)
+      environment[std::string(line.substr(0, eq))] = std::string(line.substr(eq + 1));
+    lines.remove_prefix(end == std::string_view::npos ? lines.size() : end + 1);
+  }
+  mailroom::config::LoadOptions options;
+  options.file = file;
+  options.environment = environment;
+  try {
+    const auto config = mailroom::config::load(options);
+    (void)mailroom::config::to_json(config, true).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  } catch (const mailroom::config::ConfigError&) {
+  }
+  try {
+    (void)mailroom::email_config::parse_dsn(parts[2]);
+  } catch (const mailroom::email_config::InputError& e) {
+    // A DSN's password is a secret: no error may quote it.
+    const auto at = parts[2].find("://");
+    const auto colon = at == std::string::npos ? std::string::npos : parts[2].find(':', at + 3);
+    const auto end = colon == std::string::npos ? std::string::npos : parts[2].find('@', colon);
+    if (end != std::string::npos && end - colon > 8) {
+      const std::string password = parts[2].substr(colon + 1, end - colon - 1);
+      if (std::string(e.what()).find(password) != std::string::npos) __builtin_trap();
+    }
+  }
+  return 0;
+}
