@@ -90,6 +90,10 @@ std::vector<EnqueueResult> enqueue_in_transaction(db::Pool& pool, const std::vec
       }
     }
     if (content.subject.empty()) fail("subject is empty");
+    // Header text: a line break would end the header (the MIME builder refuses it at send
+    // time, too late to tell the caller).
+    if (content.subject.find_first_of("\r\n") != std::string::npos) fail("subject contains a line break");
+    if (r.to_name.find_first_of("\r\n") != std::string::npos) fail("to_name contains a line break");
     if (content.subject.size() > 998) fail("subject is longer than 998 characters");
     if (content.text_body.empty() && content.html_body.empty()) fail("the email has no body (text or html)");
     if (content.text_body.size() + content.html_body.size() > kMaxBodyBytes)

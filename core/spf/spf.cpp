@@ -531,7 +531,10 @@ class Evaluator {
     parts.push_back(part);
     if (reverse) std::reverse(parts.begin(), parts.end());
     if (!digits.empty()) {
-      const unsigned long keep = std::stoul(digits);
+      // Past the 128 labels a DNS name can have, any count keeps them all; a long run of
+      // digits saturates instead of overflowing (found by tests/fuzz: std::stoul threw).
+      unsigned long keep = 0;
+      for (const char c : digits) keep = std::min(1000UL, keep * 10 + static_cast<unsigned long>(c - '0'));
       if (keep == 0) permerror("macro transformer 0 in '%{" + body + "}'");
       if (keep < parts.size()) parts.erase(parts.begin(), parts.end() - static_cast<long>(keep));
     }

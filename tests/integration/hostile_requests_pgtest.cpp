@@ -88,6 +88,14 @@ TEST_F(Hostile, BadInputIsA4xxNamingTheField) {
   refused("POST", "/v1/emails", t, email({{"text", std::string("a\0b", 3)}}).dump(), {400, "at /text: contains a NUL"});
   refused("POST", "/v1/dns/zones/z.test/records", t,
           json{{"type", "TXT"}, {"name", "x"}, {"value", std::string("a\0b", 3)}}.dump(), {400, "at /value: contains a NUL"});
+  // Line breaks in header text, given or rendered from template data.
+  refused("POST", "/v1/emails", t, email({{"subject", "Hi\r\nBcc: victim@example.com"}}).dump(), {422, "subject contains a line break"});
+  refused("POST", "/v1/emails", t, email({{"to_name", "Carol\nBcc: victim@example.com"}}).dump(), {422, "to_name contains a line break"});
+  ASSERT_EQ(serve_.call("PUT", "/v1/templates/greet", t, R"({"subject":"Hi {{name}}","text_body":"x"})").status, 200);
+  refused("POST", "/v1/emails", t,
+          json{{"configuration", serve_.configuration}, {"to", "carol@example.com"}, {"template", "greet"},
+               {"data", {{"name", "x\r\nBcc: victim@example.com"}}}}.dump(),
+          {422, "subject contains a line break"});
   // send_at that names no instant.
   refused("POST", "/v1/emails", t, email({{"send_at", "2026-02-30T00:00:00Z"}}).dump(), {422, "is not a real date"});
   refused("POST", "/v1/emails", t, email({{"send_at", "not a date"}}).dump(), {422, "is not an RFC 3339 time"});
