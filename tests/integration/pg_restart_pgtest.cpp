@@ -2,20 +2,12 @@
 // `mailroom serve`. The host must ride it out: every email ends `sent`, none is lost, and
 // none reaches the provider twice (outcomes not yet written are retried, not dropped, and
 // leases outlive the outage, so nothing is rescued and resent).
-#include "crypto.hpp"
-#include "db.hpp"
+#include "drain.hpp"
 #include "embedded_db.hpp"
-#include "harness.hpp"
-#include "migrate.hpp"
-#include "queue.hpp"
 
-#include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
 
-#include <filesystem>
-#include <fstream>
-#include <map>
 #include <thread>
 
 namespace {
@@ -48,44 +40,8 @@ TEST(PostgresRestart, MidDrainLosesNothingAndSendsNothingTwice) {
   const std::string url = mailroom::testing::fresh_database();
   const fs::path dir = fs::temp_directory_path() / ("mr-restart-" + std::to_string(::getpid()));
   fs::create_directories(dir);
-  std::ostringstream progress;
-  mailroom::migrate::Migrator(url, mailroom::migrate::embedded_migrations(), progress).up();
-  {
-    mailroom::db::Pool pool(url, 1);
-    const auto user = mailroom::db::Users(pool).create("ada@example.com", "", false);
-    mailroom::db::EmailConfigurations configs(pool);
-    mailroom::db::EmailConfiguration config;
-    config.id = configs.new_id();
-    config.user_id = user.id;
-    config.provider = "sendgrid";
-    config.plugin = "fake_email";
-    config.from_address = "ada@example.com";
-    config.settings = {{"record_file", (dir / "record").string()}, {"delay_ms", 2}};
-    configs.create(config, user.id);
-    std::vector<mailroom::queue::EmailRequest> requests(kEmails);
-    for (int i = 0; i < kEmails; ++i) {
-      requests[i].configuration_id = config.id;
-      requests[i].to = "r" + std::to_string(i) + "@example.com";
-      requests[i].subject = "email " + std::to_string(i);
-      requests[i].text_body = "body";
-    }
-    mailroom::queue::enqueue(pool, requests, user.id);
-  }
-
-  const pid_t serve = ::fork();
-  if (serve == 0) {
-    const int fd = ::open((dir / "serve.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
-    ::dup2(fd, 1);
-    ::dup2(fd, 2);
-    ::setenv("MAILROOM_DATABASE_URL", url.c_str(), 1);
-    ::setenv("MAILROOM_MASTER_KEY", mailroom::crypto::generate_key_entry("k1").c_str(), 1);
-    ::setenv("MAILROOM_PLUGINS_DIR", MAILROOM_PLUGIN_DIR, 1);
-    ::setenv("MAILROOM_PLUGINS_ENABLED", "fake_email", 1);
-    ::setenv("MAILROOM_WORKERS_COUNT", "2", 1);
-    ::setenv("MAILROOM_WORKERS_BATCH_SIZE", "20", 1);
-    ::execl(MAILROOM_BINARY, MAILROOM_BINARY, "serve", "--no-api", "--lease", "60", nullptr);
-    ::_exit(127);
-  }
+  const auto drain = mailroom::testing::queue_fake_emails(url, dir, kEmails, 2);
+  const pid_t serve = mailroom::testing::spawn_serve(drain, dir / "serve.log", 2, 20, {"--no-api", "--lease", "60"});
 
   const auto start = std::chrono::steady_clock::now();
   long sent_at_restart = 0;
@@ -123,9 +79,7 @@ TEST(PostgresRestart, MidDrainLosesNothingAndSendsNothingTwice) {
 
   EXPECT_EQ(of(last, "sent"), kEmails) << log.substr(0, 3000);
   EXPECT_EQ(of(last, "queued") + of(last, "sending") + of(last, "failed"), 0);
-  std::map<std::string, int> handed;
-  std::ifstream record(dir / "record");
-  for (std::string id; std::getline(record, id);) ++handed[id];
+  const auto handed = mailroom::testing::handed(drain);
   EXPECT_EQ(handed.size(), static_cast<std::size_t>(kEmails)) << "an email never reached the provider";
   int twice = 0;
   for (const auto& [id, n] : handed) twice += n > 1 ? 1 : 0;
