@@ -114,6 +114,25 @@ int users_list(const Globals& globals) {
   return 0;
 }
 
+// What its plugin would refuse at send time (settings its schema refuses, its factory's own
+// checks) is refused now. A plugin this machine does not have is only a warning, returned
+// for printing after the result: the CLI may run where the workers' plugins are not installed.
+std::string check_with_plugin(const Session& s, const db::EmailConfiguration& row, const crypto::SecretBox& box) {
+  plugin_host::PluginHost host;
+  host.load_directory(s.config.plugins_dir);
+  const std::string name = row.plugin.empty() ? row.provider : row.plugin;
+  const auto* plugin = host.find(name);
+  if (plugin == nullptr || !plugin->loaded)
+    return "mailroom: warning: no email plugin '" + name + "' in " + s.config.plugins_dir.string() +
+           ": the configuration is stored unchecked and sends only where that plugin is loaded\n";
+  try {
+    queue::make_provider(row, host, box);
+  } catch (const ProviderError& e) {
+    throw email_config::InputError(e.info().message);
+  }
+  return "";
+}
+
 int config_add(const Globals& globals, const Options& o) {
   if (o.user.empty()) throw email_config::InputError("--user is required");
   const auto input = input_from(o);
@@ -126,8 +145,10 @@ int config_add(const Globals& globals, const Options& o) {
   row.user_id = user.id;
   row.is_active = !o.deactivate;
   email_config::apply(input, row, box, true);
+  const std::string warning = check_with_plugin(s, row, box);
   repo.create(row, user.id);
-  std::cout << row.id << "\n";
+  std::cout << row.id << std::endl;
+  std::cerr << warning;
   print_dkim_record(input, row);
   return 0;
 }
@@ -148,8 +169,10 @@ int config_update(const Globals& globals, const Options& o) {
   if (o.activate) row.is_active = true;
   if (o.deactivate) row.is_active = false;
   email_config::apply(input, row, box, false);
+  const std::string warning = check_with_plugin(s, row, box);
   repo.update(row, row.user_id);
-  std::cout << "updated " << row.id << "\n";
+  std::cout << "updated " << row.id << std::endl;
+  std::cerr << warning;
   print_dkim_record(input, row);
   return 0;
 }

@@ -87,6 +87,21 @@ TEST_F(Secrets, NeverInOutputLogsOrAudit) {
   EXPECT_EQ(mailroom::email_config::open_secrets(*row, box).at("password"), kSmtpPassword + "-new");
 }
 
+TEST_F(Secrets, TheCliChecksAConfigurationWithItsPluginWhenItIsHere) {
+  const auto refused = mailroom("email-config add --user ada@example.com --provider sendgrid --plugin fake_email "
+                                "--from ada@example.com --setting delay_ms=slow --secret-stdin",
+                                kApiKey + "\n");
+  EXPECT_EQ(refused.status, 1) << refused.output;
+  EXPECT_NE(refused.output.find("delay_ms"), std::string::npos) << refused.output;
+  EXPECT_EQ(refused.output.find(kApiKey), std::string::npos);
+  const auto unchecked = mailroom("email-config add --user ada@example.com --provider google_workspace --from ada@example.com "
+                                  "--google-auth refresh_token --secret-stdin",
+                                  kApiKey + "\n");
+  EXPECT_EQ(unchecked.status, 0) << unchecked.output;
+  EXPECT_NE(unchecked.output.find("warning: no email plugin 'google_workspace'"), std::string::npos) << unchecked.output;
+  EXPECT_EQ(unchecked.output.find(kApiKey), std::string::npos);
+}
+
 TEST_F(Secrets, RotationMovesEverySecretToTheNewestKey) {
   for (int i = 0; i < 7; ++i) {
     ASSERT_EQ(mailroom("email-config add --user ada@example.com --dsn smtp://u" + std::to_string(i) +
