@@ -84,7 +84,7 @@ class Router {
         return problem_response({http::status::bad_request, "Invalid request",
                                  "the database refused a value (SQLSTATE " + e.sqlstate() + "): check the fields' types and lengths"},
                                 v, keep);
-      } catch (const pqxx::unique_violation& e) {
+      } catch (const pqxx::unique_violation&) {
         return problem_response({http::status::conflict, "Conflict", "the resource exists already"}, v, keep);
       } catch (const pqxx::integrity_constraint_violation& e) {
         return problem_response({http::status::unprocessable_entity, "Invalid request",
@@ -124,37 +124,35 @@ class Router {
     const bool keep = request.keep_alive();
     const std::string_view target(request.target().data(), request.target().size());
     const std::string path(target.substr(0, target.find('?')));
-    {
-      const auto url = boost::urls::parse_origin_form(target);
-      if (!url) throw Problem{http::status::bad_request, "Invalid request", "the request target is not a valid URL path"};
-      const std::vector<std::string> parts(url->segments().begin(), url->segments().end());  // percent-decoded
-      for (std::size_t i = 0; i < parts.size(); ++i)
-        if (const auto why = input_problem(parts[i]); !why.empty())
-          throw Problem{http::status::bad_request, "Invalid request", "path segment " + std::to_string(i + 1) + " " + why};
-      std::string allowed;
-      for (std::size_t i = 0; i < routes_.size(); ++i) {
-        std::vector<std::string> params;
-        if (!matches(patterns_[i], parts, params)) continue;
-        route_label = routes_[i].pattern;
-        if (routes_[i].method != request.method()) {
-          allowed += (allowed.empty() ? "" : ", ") + std::string(http::to_string(routes_[i].method));
-          continue;
-        }
-        Call call{request, services_, {}, std::move(params)};
-        if (routes_[i].authenticated) call.who = authenticate(request);  // before anything is said of the request
-        check_ids(patterns_[i], parts);
-        if (!routes_[i].takes_query) query(request, {});  // refuses any parameter, naming it
-        if (!routes_[i].authenticated) return routes_[i].handler(call);
-        db::ActingAs scope(call.who.user_id);  // every statement of this request: row-level security
-        return routes_[i].handler(call);
+    const auto url = boost::urls::parse_origin_form(target);
+    if (!url) throw Problem{http::status::bad_request, "Invalid request", "the request target is not a valid URL path"};
+    const std::vector<std::string> parts(url->segments().begin(), url->segments().end());  // percent-decoded
+    for (std::size_t i = 0; i < parts.size(); ++i)
+      if (const auto why = input_problem(parts[i]); !why.empty())
+        throw Problem{http::status::bad_request, "Invalid request", "path segment " + std::to_string(i + 1) + " " + why};
+    std::string allowed;
+    for (std::size_t i = 0; i < routes_.size(); ++i) {
+      std::vector<std::string> params;
+      if (!matches(patterns_[i], parts, params)) continue;
+      route_label = routes_[i].pattern;
+      if (routes_[i].method != request.method()) {
+        allowed += (allowed.empty() ? "" : ", ") + std::string(http::to_string(routes_[i].method));
+        continue;
       }
-      if (!allowed.empty()) {
-        auto r = problem_response({http::status::method_not_allowed, "Method not allowed", "use " + allowed}, v, keep);
-        r.set(http::field::allow, allowed);
-        return r;
-      }
-      return problem_response({http::status::not_found, "Not found", "no route " + path}, v, keep);
+      Call call{request, services_, {}, std::move(params)};
+      if (routes_[i].authenticated) call.who = authenticate(request);  // before anything is said of the request
+      check_ids(patterns_[i], parts);
+      if (!routes_[i].takes_query) query(request, {});  // refuses any parameter, naming it
+      if (!routes_[i].authenticated) return routes_[i].handler(call);
+      db::ActingAs scope(call.who.user_id);  // every statement of this request: row-level security
+      return routes_[i].handler(call);
     }
+    if (!allowed.empty()) {
+      auto r = problem_response({http::status::method_not_allowed, "Method not allowed", "use " + allowed}, v, keep);
+      r.set(http::field::allow, allowed);
+      return r;
+    }
+    return problem_response({http::status::not_found, "Not found", "no route " + path}, v, keep);
   }
 
   // Parameters that name a row by id ({id}, {configuration}) are UUIDs: anything else names
@@ -247,7 +245,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
                                      "the body is larger than " + std::to_string(options_.max_body_bytes) + " bytes"},
                                     11, false));
     }
-    if (ec && ec.category() == http::make_error_code(http::error::bad_target).category() && ec != http::error::partial_message)
+    // A parse error of Beast's HTTP parser (any http::error but a cut-off message) is the
+    // client's: it gets a 400 before the connection closes. Transport errors just close.
+    static const auto& parse_errors = http::make_error_code(http::error::bad_target).category();
+    if (ec && ec.category() == parse_errors && ec != http::error::partial_message)
       return write(problem_response({http::status::bad_request, "Malformed HTTP", "the request is not valid HTTP/1.1: " + ec.message()},
                                     11, false));
     if (ec) return close();

@@ -5,6 +5,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
 namespace {
 
 using nlohmann::json;
@@ -44,6 +48,24 @@ class Hostile : public ::testing::Test {
 
   ServeProcess serve_;
 };
+
+// What the server answers to raw bytes on a fresh connection (until it closes it).
+std::string raw_exchange(int port, const std::string& bytes) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<unsigned short>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) != 0) return "(no connection)";
+  timeval timeout{5, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  ::send(fd, bytes.data(), bytes.size(), 0);
+  std::string answer;
+  char buffer[4096];
+  for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;) answer.append(buffer, static_cast<std::size_t>(n));
+  ::close(fd);
+  return answer;
+}
 
 std::string deep_arrays(std::size_t depth) { return std::string(depth, '[') + std::string(depth, ']'); }
 
@@ -149,6 +171,18 @@ TEST_F(Hostile, ListingsAndTokensAreStrictWhereTheyWereLax) {
   mailroom::HttpHeaders upper{{"Authorization", "BEARER  mr_alice_token"}};
   EXPECT_EQ(serve_.client->send({"GET", "/v1/quota", upper, ""}).status, 200);
   refused("GET", "/v1/quota", "", "", {401, "missing bearer token"}, {{"Authorization", "Basic YTpi"}});
+}
+
+TEST_F(Hostile, MalformedHttpIsA400NotASilentClose) {
+  ASSERT_TRUE(serve_.healthy());
+  for (const std::string request : {"GET /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+                                    "GET /healthz HTTP/1.1\r\nBad Header Name: x\r\n\r\n",
+                                    "GET /he althz HTTP/1.1\r\n\r\n"}) {
+    const std::string answer = raw_exchange(serve_.port, request);
+    EXPECT_EQ(answer.rfind("HTTP/1.1 400", 0), 0u) << request << " -> " << answer;
+    EXPECT_NE(answer.find("not valid HTTP/1.1"), std::string::npos) << answer;
+  }
+  EXPECT_TRUE(serve_.healthy());
 }
 
 TEST_F(Hostile, AnInactiveTemplateIsStoredAndAnswered) {
