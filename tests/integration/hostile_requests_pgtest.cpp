@@ -93,6 +93,9 @@ TEST_F(Hostile, BadInputIsA4xxNamingTheField) {
            {"POST", "/v1/dns/zones"}, {"POST", "/v1/dns/zones/z.test/records"}, {"POST", "/v1/dns/zones/z.test/apply"},
            {"POST", "/v1/dns/zones/z.test/email-setup"}})
     refused(method, target, t, R"({"priority": 1e400})", {400, "a number too large"});
+  // A webhook's body is the provider's format: its plugin checks the signature first.
+  refused("POST", "/v1/webhooks/" + serve_.configuration, "", R"({"priority": 1e400})",
+          {401, "the webhook signature does not match"});
   // Invalid UTF-8 and NUL in paths and queries.
   refused("GET", "/v1/emails/%FF", t, "", {400, "path segment 3 is not valid UTF-8"});
   refused("GET", "/v1/emails?to=%FF", t, "", {400, "query parameter 'to' is not valid UTF-8"});
@@ -171,6 +174,24 @@ TEST_F(Hostile, ListingsAndTokensAreStrictWhereTheyWereLax) {
   mailroom::HttpHeaders upper{{"Authorization", "BEARER  mr_alice_token"}};
   EXPECT_EQ(serve_.client->send({"GET", "/v1/quota", upper, ""}).status, 200);
   refused("GET", "/v1/quota", "", "", {401, "missing bearer token"}, {{"Authorization", "Basic YTpi"}});
+}
+
+TEST_F(Hostile, DnsRecordsAreCheckedAgainstTheZoneAndItsPlugin) {
+  ASSERT_TRUE(serve_.healthy());
+  const std::string t = "mr_alice_token";
+  const auto zone = serve_.call("POST", "/v1/dns/zones", t,
+                                R"({"name":"z.test","provider":"cloudflare","plugin":"test_dns","settings":{"zone":"z.test"}})");
+  ASSERT_EQ(zone.status, 201) << zone.body;
+  const std::string records = "/v1/dns/zones/z.test/records";
+  refused("POST", records, t, R"({"type":"TXT","name":"www.other.test.","value":"v"})",
+          {422, "the name is outside the zone z.test"});
+  refused("POST", records, t, R"({"type":"A","name":"www","value":"192.0.2.1"})",
+          {422, "test_dns does not declare the record type A"});
+  refused("POST", records, t, R"({"type":"TXT","name":"www","value":"a\nb"})", {422, "the value contains a control character"});
+  refused("DELETE", records + "/00000000-0000-0000-0000-000000000001", t, "", {404, "has no record"});
+  const auto absolute = serve_.call("POST", records, t, R"({"type":"TXT","name":"www.z.test.","value":"v"})");
+  ASSERT_EQ(absolute.status, 201) << absolute.body;
+  EXPECT_EQ(json::parse(absolute.body)["name"], "www.z.test");
 }
 
 TEST_F(Hostile, MalformedHttpIsA400NotASilentClose) {
