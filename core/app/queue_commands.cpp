@@ -50,7 +50,7 @@ int send(const Globals& globals, const SendOptions& o) {
       json j;
       try {
         j = json::parse(line);
-      } catch (const json::parse_error&) {
+      } catch (const json::exception&) {  // syntax, or a number too large (out_of_range)
         throw queue::EnqueueError("line " + std::to_string(n) + ": not valid JSON");
       }
       try {
@@ -74,7 +74,7 @@ int send(const Globals& globals, const SendOptions& o) {
     if (!o.data.empty()) {
       try {
         r.data = json::parse(o.data);
-      } catch (const json::parse_error&) {
+      } catch (const json::exception&) {  // syntax, or a number too large (out_of_range)
         throw queue::EnqueueError("--data is not valid JSON");
       }
     }

@@ -205,6 +205,8 @@ void apply_file(Config& config, const std::filesystem::path& file) {
     document = json::parse(text);
   } catch (const json::parse_error& e) {
     throw ConfigError(origin + ": invalid JSON at " + position(text, e.byte));
+  } catch (const json::out_of_range&) {  // found by tests/fuzz: it escaped as an unexplained exception
+    throw ConfigError(origin + ": holds a number too large to represent");
   }
   if (!document.is_object()) throw ConfigError(origin + ": must hold a JSON object");
 

@@ -165,7 +165,7 @@ void apply(const Input& in, db::EmailConfiguration& row, const crypto::SecretBox
         json key;
         try {
           key = json::parse(*in.secret);
-        } catch (const json::parse_error&) {
+        } catch (const json::exception&) {  // syntax, or a number too large (out_of_range)
           throw InputError("the service account key is not JSON (the file Google Cloud gives you)");
         }
         if (!key.is_object() || !key.contains("client_email") || !key.contains("private_key"))

@@ -169,7 +169,7 @@ Manifest read_manifest(const std::filesystem::path& file) {
   json record;
   try {
     record = json::parse(section);
-  } catch (const json::parse_error& e) {
+  } catch (const json::exception& e) {  // syntax, or a number too large (out_of_range)
     refuse(file, std::string("invalid manifest: not valid JSON: ") + e.what());
   }
   if (!record.is_object() || !record.contains("abi_version") || !record["abi_version"].is_number_integer() ||

@@ -67,6 +67,13 @@ TEST_F(ConfigTest, FileThenEnvironmentOverride) {
   EXPECT_EQ(c.sources.at("api.listen"), "default");
 }
 
+// Found by tests/fuzz (config): a number too large for a double escaped as nlohmann's
+// out_of_range instead of a ConfigError naming the file.
+TEST_F(ConfigTest, ANumberTooLargeIsAnErrorNamingTheFile) {
+  const auto file = write(R"({"workers": {"count": 1e400}})");
+  EXPECT_EQ(error_of(options(file)), "config file " + file.string() + ": holds a number too large to represent");
+}
+
 TEST_F(ConfigTest, UnknownKeysNameTheKeyAndTheFile) {
   const auto file = write(R"({"database": {"ulr": "x"}})");
   EXPECT_EQ(error_of(options(file)), "config file " + file.string() + ": unknown key 'database.ulr'");
