@@ -1,6 +1,7 @@
 // A `mailroom serve` child process on a migrated database, for tests that talk to the real
 // binary over HTTP: users alice (token mr_alice_token) and root (admin, mr_root_token), one
-// configuration of alice's through the fake_email plugin, the build's plugins loaded.
+// configuration of alice's through the fake_email plugin; of the build's plugins only
+// fake_email and test_dns are enabled, so nothing a test sends can leave the machine.
 #pragma once
 
 #include "crypto.hpp"
@@ -54,6 +55,8 @@ class ServeProcess {
       ::setenv("MAILROOM_DATABASE_URL", url.c_str(), 1);
       ::setenv("MAILROOM_MASTER_KEY", key.c_str(), 1);
       ::setenv("MAILROOM_PLUGINS_DIR", MAILROOM_PLUGIN_DIR, 1);
+      // Only the test plugins, which talk to nothing: no request may reach outside this machine.
+      ::setenv("MAILROOM_PLUGINS_ENABLED", "fake_email,test_dns", 1);
       ::setenv("MAILROOM_API_LISTEN", ("127.0.0.1:" + std::to_string(port)).c_str(), 1);
       std::vector<std::string> args{MAILROOM_BINARY, "serve"};
       args.insert(args.end(), serve_args.begin(), serve_args.end());
