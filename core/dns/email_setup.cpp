@@ -110,7 +110,8 @@ EmailSetupReport Engine::email_setup(const db::DnsZoneRow& zone, const EmailSetu
     for (const auto& line : count.breakdown) detail += "\n  " + line;
     for (const auto& problem : count.problems) detail += "\n  problem: " + problem;
     if (count.lookups > spf::kMaxLookups)
-      throw DnsError("the merged SPF record for " + domain + " needs " + std::to_string(count.lookups) +
+      throw DnsError("the merged SPF record for " + domain + " needs " + (count.stopped_early ? "at least " : "") +
+                     std::to_string(count.lookups) +
                      " DNS lookups, more than the " + std::to_string(spf::kMaxLookups) +
                      " RFC 7208 allows (receivers would answer permerror):" + detail + "\n  record: " + spf);
     if (!count.problems.empty())

@@ -48,10 +48,13 @@ struct LookupCount {
   // One line per DNS-querying term, nested includes indented: "include:_spf.google.com: 4".
   std::vector<std::string> breakdown;
   std::vector<std::string> problems;  // includes without an SPF record, lookup failures, ...
+  bool stopped_early = false;  // past kMaxLookups includes are no longer followed: lookups is a lower bound
 };
 
 // Counts the lookups `record` (published at `domain`) costs, following include: and
-// redirect= through the resolver. Terms built from macros count 1 and are not followed.
+// redirect= through the resolver. Terms built from macros count 1 and are not followed; once
+// the count is past kMaxLookups, includes count 1 and are not followed either (the record
+// fails whatever they hold, and fanned-out includes would otherwise cost exponential time).
 LookupCount count_lookups(const std::string& record, const std::string& domain, resolver::Resolver& resolver);
 
 }  // namespace mailroom::spf

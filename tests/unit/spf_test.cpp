@@ -188,4 +188,18 @@ TEST(SpfMacros, AHugeLabelCountKeepsEveryLabel) {
   EXPECT_EQ(mailroom::spf::to_string(check.result), "pass") << check.reason;
 }
 
+// Found by tests/fuzz (spf): includes that fan out (each name's record includes several
+// names) made the counter's walk exponential; past the limit it stops following.
+TEST(SpfLookupCount, StopsFollowingPastTheLimit) {
+  json zone = json::object();
+  std::string fan = "v=spf1";
+  for (int i = 0; i < 8; ++i) fan += " include:n" + std::to_string(i) + ".test";
+  for (int i = 0; i < 8; ++i) zone["n" + std::to_string(i) + ".test"] = json::array({{{"TXT", fan + " -all"}}});
+  ZoneResolver resolver(zone);
+  const auto count = mailroom::spf::count_lookups(fan + " -all", "example.test", resolver);
+  EXPECT_TRUE(count.stopped_early);
+  EXPECT_GT(count.lookups, mailroom::spf::kMaxLookups);
+  EXPECT_LT(resolver.queries, 40) << "the walk kept following past the limit";
+}
+
 }  // namespace
