@@ -11,7 +11,8 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto parts = mailroom::fuzz::fields(data, size, 3);
-  static const std::string file = "/tmp/mailroom-config-fuzz-" + std::to_string(::getpid()) + ".json";
+  // In memory (/dev/shm): the file is rewritten for every input.
+  static const std::string file = "/dev/shm/mailroom-config-fuzz-" + std::to_string(::getpid()) + ".json";
   std::ofstream(file, std::ios::binary | std::ios::trunc) << parts[0];
   std::map<std::string, std::string> environment;
   std::string_view lines = parts[1];
