@@ -40,7 +40,11 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     const auto end = colon == std::string::npos ? std::string::npos : parts[2].find('@', colon);
     if (end != std::string::npos && end - colon > 8) {
       const std::string password = parts[2].substr(colon + 1, end - colon - 1);
-      if (std::string(e.what()).find(password) != std::string::npos) __builtin_trap();
+      std::string message = e.what();
+      // The errors' own illustration of the form is not a leak (its "user:password" matched
+      // an input's password "ser:password").
+      for (std::size_t at; (at = message.find("user:password@")) != std::string::npos;) message.erase(at, 14);
+      if (message.find(password) != std::string::npos) __builtin_trap();
     }
   }
   return 0;
