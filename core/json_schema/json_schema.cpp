@@ -1,7 +1,7 @@
 #include "json_schema.hpp"
 
 #include <cmath>
-#include <regex>
+#include <boost/regex.hpp>
 #include <set>
 #include <string_view>
 #include <utility>
@@ -35,8 +35,21 @@ std::string child(const std::string& path, std::size_t index) {
   return path + "/" + std::to_string(index);
 }
 
-std::regex compile_regex(const std::string& pattern) {
-  return std::regex(pattern, std::regex::ECMAScript);
+// Boost.Regex, not std::regex: libstdc++'s matcher recurses once per character (a 100,000-
+// character string against "^[a-z]+$" overflowed the stack and ended the host) and its
+// compiler overflows on huge repetition counts (found by tests/fuzz: json_schema). Boost's
+// matcher is not recursive and gives up on runaway backtracking with an exception.
+boost::regex compile_regex(const std::string& pattern) {
+  return boost::regex(pattern, boost::regex::ECMAScript);
+}
+
+// Whether the pattern matches somewhere in `text`; a match too costly to decide counts as none.
+bool search(const std::string& text, const boost::regex& re) {
+  try {
+    return boost::regex_search(text, re);
+  } catch (const std::runtime_error&) {
+    return false;
+  }
 }
 
 // --- checking the schema -----------------------------------------------------------
@@ -53,7 +66,7 @@ void check_schema_map(const json& value, const std::string& at, bool keys_are_pa
     if (keys_are_patterns) {
       try {
         compile_regex(key);
-      } catch (const std::regex_error&) {
+      } catch (const boost::regex_error&) {
         bad(child(at, key), "is not a valid regular expression");
       }
     }
@@ -135,7 +148,7 @@ void check_schema(const json& schema, const std::string& at) {
       if (!value.is_string()) bad(here, "must be a string");
       try {
         compile_regex(value.get<std::string>());
-      } catch (const std::regex_error&) {
+      } catch (const boost::regex_error&) {
         bad(here, "is not a valid regular expression");
       }
     } else {
@@ -238,20 +251,20 @@ class Validator {
         if (auto it = instance.find(name); it != instance.end()) run(sub, *it, child(at, name));
     } else if (key == "patternProperties") {
       for (const auto& [pattern, sub] : value.items()) {
-        const std::regex re = compile_regex(pattern);
+        const boost::regex re = compile_regex(pattern);
         for (const auto& [name, member] : instance.items())
-          if (std::regex_search(name, re)) run(sub, member, child(at, name));
+          if (search(name, re)) run(sub, member, child(at, name));
       }
     } else if (key == "additionalProperties") {
       const json* properties = schema.contains("properties") ? &schema["properties"] : nullptr;
-      std::vector<std::regex> patterns;
+      std::vector<boost::regex> patterns;
       if (schema.contains("patternProperties"))
         for (const auto& [pattern, sub] : schema["patternProperties"].items())
           patterns.push_back(compile_regex(pattern));
       for (const auto& [name, member] : instance.items()) {
         if (properties != nullptr && properties->contains(name)) continue;
         bool matched = false;
-        for (const auto& re : patterns) matched = matched || std::regex_search(name, re);
+        for (const auto& re : patterns) matched = matched || search(name, re);
         if (matched) continue;
         if (value.is_boolean() && !value.get<bool>())
           fail(at, "property '" + name + "' is not allowed");
@@ -369,7 +382,7 @@ class Validator {
       if (utf8_length(text) > value.get<double>())
         fail(at, "must be at most " + number_text(value) + " characters long");
     } else if (key == "pattern") {
-      if (!std::regex_search(text, compile_regex(value.get<std::string>())))
+      if (!search(text, compile_regex(value.get<std::string>())))
         fail(at, "must match pattern " + value.dump());
     }
   }

@@ -189,6 +189,11 @@ TEST_F(Hostile, DnsRecordsAreCheckedAgainstTheZoneAndItsPlugin) {
           {422, "test_dns does not declare the record type A"});
   refused("POST", records, t, R"({"type":"TXT","name":"www","value":"a\nb"})", {422, "the value contains a control character"});
   refused("DELETE", records + "/00000000-0000-0000-0000-000000000001", t, "", {404, "has no record"});
+  // A plugin's settings pattern against a long string (std::regex overflowed the stack here).
+  refused("POST", "/v1/dns/zones", t,
+          json{{"name", "long.test"}, {"provider", "cloudflare"}, {"plugin", "test_dns"},
+               {"settings", {{"zone", std::string(200000, 'a') + "!"}}}}.dump(),
+          {422, "zone"});
   const auto absolute = serve_.call("POST", records, t, R"({"type":"TXT","name":"www.z.test.","value":"v"})");
   ASSERT_EQ(absolute.status, 201) << absolute.body;
   EXPECT_EQ(json::parse(absolute.body)["name"], "www.z.test");

@@ -88,3 +88,21 @@ TEST(JsonSchema, LargeIntegersCompareExactly) {
 }
 
 }  // namespace
+
+namespace {
+
+// Found by tests/fuzz (json_schema): std::regex recursed once per character (a long string
+// against a '+' pattern overflowed the stack: a plugin's settings could end the host) and
+// overflowed on huge repetition counts. Boost.Regex does neither.
+TEST(JsonSchema, PatternsMatchLongStringsAndRefuseHugeCounts) {
+  const mailroom::json_schema::Schema zone(nlohmann::json::parse(R"({"type":"string","pattern":"^[a-z0-9.-]+$"})"));
+  EXPECT_TRUE(zone.validate(std::string(500000, 'a')).empty());
+  EXPECT_FALSE(zone.validate(std::string(500000, 'a') + "!").empty());
+  try {
+    mailroom::json_schema::Schema huge(nlohmann::json::parse(R"({"pattern":"a{977777777777777777777}"})"));
+    (void)huge.validate("a");
+  } catch (const mailroom::json_schema::SchemaError&) {
+  }
+}
+
+}  // namespace
