@@ -1,6 +1,6 @@
 // /v1/email-configurations: create (secrets write-only), list, get, update, delete, verify.
 #include "email_config.hpp"
-#include "queue.hpp"
+#include "providers.hpp"
 #include "routes.hpp"
 
 namespace mailroom::api {
@@ -18,47 +18,58 @@ db::EmailConfiguration visible_configuration(Call& call) {
   return *row;
 }
 
+const plugin_host::PluginHost& plugins_of(Call& call) {
+  if (call.services.plugins == nullptr)
+    throw Problem{http::status::service_unavailable, "No plugins", "this server has no plugins loaded"};
+  return *call.services.plugins;
+}
+
 // The request's fields as email_config's input (a DSN first, explicit fields over it).
-email_config::Input input_of(const json& body) {
+email_config::Input input_of(const json& body, const plugin_host::PluginHost& plugins) {
   email_config::Input in;
-  if (body.contains("dsn")) in = email_config::parse_dsn(body["dsn"]);
+  if (body.contains("dsn")) in = email_config::parse_dsn(body["dsn"], plugins);
   if (body.contains("provider")) {
     if (body.contains("dsn") && body["provider"] != in.provider)
       throw email_config::InputError("provider contradicts the DSN (" + in.provider + ")");
     in.provider = body["provider"];
   }
-  if (body.contains("host")) in.host = body["host"];
-  if (body.contains("port")) in.port = body["port"].get<int>();
-  if (body.contains("username")) in.username = body["username"];
-  if (body.contains("tls")) in.tls = body["tls"];
   if (body.contains("from")) in.from_address = body["from"];
   if (body.contains("from_name")) in.from_name = body["from_name"];
   if (body.contains("reply_to")) in.reply_to_address = body["reply_to"];
   if (body.contains("plugin")) in.plugin = body["plugin"];
-  if (body.contains("settings")) in.settings = body["settings"];
-  if (body.contains("secret")) in.secret = body["secret"].get<std::string>();
+  if (body.contains("settings")) in.settings.merge_patch(body["settings"]);
+  if (body.contains("secrets")) {
+    if (in.secret_from_dsn) throw email_config::InputError("the DSN already carries a secret; give secrets once");
+    in.secrets = body["secrets"].get<std::map<std::string, std::string>>();
+  }
   return in;
 }
 
 // What the worker would refuse at send time is refused now: the plugin must be loaded, and
 // must take the settings and secrets (its schema, its factory's own checks).
-void check_provider(Call& call, const db::EmailConfiguration& row, const crypto::SecretBox& box) {
-  if (call.services.plugins == nullptr) return;
+void check_provider(const plugin_host::PluginHost& plugins, const db::EmailConfiguration& row,
+                    const crypto::SecretBox& box) {
   try {
-    queue::make_provider(row, *call.services.plugins, box);
+    providers::make_email_provider(row, plugins, box);
   } catch (const ProviderError& e) {
     throw Problem{http::status::unprocessable_entity, "Invalid configuration", e.info().message};
   }
 }
 
+json view(Call& call, const db::EmailConfiguration& row) {
+  const auto* plugin = call.services.plugins ? call.services.plugins->find(row.plugin_name()) : nullptr;
+  return email_config::view(row, plugin ? &plugin->manifest : nullptr, call.services.box);
+}
+
 Response list(Call& call) {
   json out = json::array();
-  for (const auto& row : db::EmailConfigurations(call.services.pool).list(call.who.user_id)) out.push_back(email_config::view(row));
+  for (const auto& row : db::EmailConfigurations(call.services.pool).list(call.who.user_id)) out.push_back(view(call, row));
   return json_response(http::status::ok, {{"configurations", out}}, call.request);
 }
 
 Response create(Call& call) {
   const auto& box = box_of(call);
+  const auto& plugins = plugins_of(call);
   const json body = parse_body(call.request);
   check_body(body, "NewEmailConfiguration");
   db::EmailConfigurations repo(call.services.pool);
@@ -66,10 +77,12 @@ Response create(Call& call) {
     db::EmailConfiguration row;
     row.id = repo.new_id();
     row.user_id = call.who.user_id;  // from the token: a user creates only its own
-    email_config::apply(input_of(body), row, box, true);
-    check_provider(call, row, box);
+    const auto input = input_of(body, plugins);
+    email_config::apply(input, row, email_config::manifest_for(input.plugin.empty() ? input.provider : input.plugin, plugins),
+                        box, true);
+    check_provider(plugins, row, box);
     repo.create(row, call.who.user_id);
-    return json_response(http::status::created, email_config::view(*repo.find(row.id)), call.request);
+    return json_response(http::status::created, view(call, *repo.find(row.id)), call.request);
   } catch (const email_config::InputError& e) {
     throw Problem{http::status::unprocessable_entity, "Invalid configuration", e.what()};
   } catch (const db::DbError& e) {
@@ -77,26 +90,28 @@ Response create(Call& call) {
   }
 }
 
-Response get(Call& call) { return json_response(http::status::ok, email_config::view(visible_configuration(call)), call.request); }
+Response get(Call& call) { return json_response(http::status::ok, view(call, visible_configuration(call)), call.request); }
 
 Response update(Call& call) {
   const auto& box = box_of(call);
+  const auto& plugins = plugins_of(call);
   const json body = parse_body(call.request);
   check_body(body, "EmailConfigurationChange");
   auto row = visible_configuration(call);
   try {
-    email_config::apply(input_of(body), row, box, false);
+    const auto input = input_of(body, plugins);
+    if (!input.plugin.empty()) row.plugin = input.plugin;
+    email_config::apply(input, row, email_config::manifest_for(row.plugin_name(), plugins), box, false);
     if (body.contains("is_active")) row.is_active = body["is_active"];
-    if (body.contains("secret") || body.contains("host") || body.contains("username") || body.contains("port"))
-      row.is_verified = false;  // what was verified changed
-    check_provider(call, row, box);
+    if (body.contains("secrets") || body.contains("settings")) row.is_verified = false;  // what was verified changed
+    check_provider(plugins, row, box);
     db::EmailConfigurations(call.services.pool).update(row, call.who.user_id);
   } catch (const email_config::InputError& e) {
     throw Problem{http::status::unprocessable_entity, "Invalid configuration", e.what()};
   } catch (const db::DbError& e) {
     throw Problem{http::status::unprocessable_entity, "Invalid configuration", e.what()};
   }
-  return json_response(http::status::ok, email_config::view(*db::EmailConfigurations(call.services.pool).find(row.id)),
+  return json_response(http::status::ok, view(call, *db::EmailConfigurations(call.services.pool).find(row.id)),
                        call.request);
 }
 
@@ -112,12 +127,11 @@ Response remove(Call& call) {
 
 Response verify(Call& call) {
   const auto& box = box_of(call);
-  if (call.services.plugins == nullptr)
-    throw Problem{http::status::service_unavailable, "No plugins", "this server has no plugins loaded"};
+  const auto& plugins = plugins_of(call);
   auto row = visible_configuration(call);
   db::EmailConfigurations repo(call.services.pool);
   try {
-    queue::make_provider(row, *call.services.plugins, box)->verify();
+    providers::make_email_provider(row, plugins, box)->verify();
   } catch (const ProviderError& e) {
     if (row.is_verified) {
       row.is_verified = false;
@@ -127,7 +141,7 @@ Response verify(Call& call) {
   }
   row.is_verified = true;
   repo.update(row, call.who.user_id);
-  return json_response(http::status::ok, email_config::view(*repo.find(row.id)), call.request);
+  return json_response(http::status::ok, view(call, *repo.find(row.id)), call.request);
 }
 
 }  // namespace

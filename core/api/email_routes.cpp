@@ -64,7 +64,9 @@ Response post_emails(Call& call) {
   // someone else's is reported as missing.
   std::vector<queue::EnqueueResult> results;
   try {
-    results = queue::enqueue(call.services.pool, requests, call.who.user_id);
+    if (call.services.plugins == nullptr)
+      throw Problem{http::status::service_unavailable, "No plugins", "this server has no plugins loaded"};
+    results = queue::enqueue(call.services.pool, *call.services.plugins, requests, call.who.user_id);
   } catch (const queue::UnknownConfiguration& e) {
     throw Problem{http::status::not_found, "Not found", e.what()};
   } catch (const queue::EnqueueError& e) {

@@ -82,15 +82,17 @@ NEW_EMAIL = {
         "max_retries": {"type": "integer", "minimum": 0, "maximum": 100},
     },
 }
+PLUGIN_NAME = {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,62}$"}
 CONFIGURATION_FIELDS = {
-    "provider": {"enum": ["smtp_relay", "sendgrid", "google_workspace"]},
-    "dsn": {"type": "string", "description": "smtp://USER@HOST:PORT, smtps://..., sendgrid+api://KEY@default"},
-    "host": {"type": "string"}, "port": {"type": "integer", "minimum": 1, "maximum": 65535},
-    "username": {"type": "string"}, "tls": {"enum": ["starttls", "implicit", "none"]},
+    "provider": dict(PLUGIN_NAME, description="the email plugin's name (`mailroom plugins list`); or give a DSN"),
+    "dsn": {"type": "string", "description": "a URL in a scheme an email plugin owns (its manifest's dsn), "
+                                             "e.g. smtp://USER@HOST:587"},
     "from": EMAIL_ADDRESS, "from_name": {"type": "string"}, "reply_to": EMAIL_ADDRESS,
-    "plugin": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,62}$"},
-    "settings": {"type": "object", "description": "plugin settings, checked against its config_schema"},
-    "secret": {"type": "string", "writeOnly": True, "description": "password or API key; stored encrypted, never returned"},
+    "plugin": dict(PLUGIN_NAME, description="the plugin that sends, when not the one named like the provider"),
+    "settings": {"type": "object", "description": "plugin settings, checked against its config_schema; "
+                                                  "merged over the stored ones, null removes one"},
+    "secrets": {"type": "object", "writeOnly": True, "additionalProperties": {"type": "string", "minLength": 1},
+                "description": "by the names the plugin declares; stored encrypted, never returned"},
 }
 
 SCHEMAS = {
@@ -146,9 +148,8 @@ SCHEMAS = {
             "id": {"type": "string"}, "user_id": {"type": "string"}, "provider": {"type": "string"},
             "plugin": {"type": "string"}, "from_address": {"type": "string"}, "from_name": {"type": "string"},
             "reply_to_address": {"type": "string"}, "is_active": {"type": "boolean"}, "is_verified": {"type": "boolean"},
-            "settings": {"type": "object"}, "smtp_host": {"type": "string"}, "smtp_port": {"type": ["integer", "null"]},
-            "smtp_username": {"type": "string"},
-            "secrets": {"type": "object", "description": "which secrets are set (and under which key), never their values",
+            "settings": {"type": "object"},
+            "secrets": {"type": "object", "description": "which secrets are set, by name (and under which key), never their values",
                         "additionalProperties": {"type": "string"}},
             "created_at": {"type": "string"}, "updated_at": {"type": "string"},
         },
@@ -199,11 +200,11 @@ SCHEMAS = {
     "NewDnsZone": {
         "type": "object", "required": ["name", "provider"], "additionalProperties": False,
         "properties": {"name": {"type": "string", "minLength": 3, "maxLength": 253},
-                       "provider": {"enum": ["cloudflare", "route53", "azure_dns"]},
-                       "plugin": {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,62}$"},
+                       "provider": dict(PLUGIN_NAME, description="the DNS plugin's name (`mailroom plugins list`)"),
+                       "plugin": PLUGIN_NAME,
                        "settings": {"type": "object"},
                        "secrets": {"type": "object", "writeOnly": True, "additionalProperties": {"type": "string"},
-                                   "description": "credentials by the plugin's secret names (cloudflare: api_token); stored encrypted, never returned"}},
+                                   "description": "credentials by the names the plugin declares; stored encrypted, never returned"}},
     },
     "DnsZone": {
         "type": "object", "required": ["id", "name", "provider", "secrets"],

@@ -3,7 +3,7 @@
 // read. Events become delivery logs (the seed's event types: delivered and deferred are
 // 'sent' with that status), bounces and complaints move the email to bounced / spam and
 // suppress the address; an event id seen before is ignored.
-#include "queue.hpp"
+#include "providers.hpp"
 #include "routes.hpp"
 
 namespace mailroom::api {
@@ -39,10 +39,11 @@ Response receive(Call& call) {
     throw Problem{http::status::service_unavailable, "Not ready", "this server has no plugins or master key"};
   const auto config = db::EmailConfigurations(call.services.pool).find(call.params.at(0));
   if (!config) throw not_found("email configuration " + call.params.at(0));
-  const std::string plugin_name = config->plugin.empty() ? config->provider : config->plugin;
+  const std::string& plugin_name = config->plugin_name();
   const auto* plugin = call.services.plugins->find(plugin_name);
   if (!plugin || !std::get<EmailCapabilities>(plugin->manifest.parsed_capabilities).webhooks)
-    throw not_found("webhook for configuration " + config->id + " (its plugin does not receive webhooks)");
+    throw not_found("webhook for configuration " + config->id + " (plugin " + plugin_name +
+                    " does not declare the capability webhooks)");
   HttpRequest request;
   request.method = std::string(call.request.method_string());
   request.target = std::string(call.request.target());
@@ -50,7 +51,7 @@ Response receive(Call& call) {
   request.body = call.request.body();
   std::vector<DeliveryEvent> events;
   try {
-    events = queue::make_provider(*config, *call.services.plugins, *call.services.box)->parse_webhook(request);
+    events = providers::make_email_provider(*config, *call.services.plugins, *call.services.box)->parse_webhook(request);
   } catch (const ProviderError& e) {
     if (e.kind() == ErrorKind::auth) throw Problem{http::status::unauthorized, "Unauthorized", e.info().message};
     throw Problem{http::status::bad_request, "Invalid request", e.info().message};

@@ -14,6 +14,7 @@
 #include <spdlog/spdlog.h>
 
 #include <iomanip>
+#include <map>
 #include <iostream>
 
 #ifndef MAILROOM_VERSION
@@ -129,6 +130,11 @@ std::string database_url(const config::Config& config) {
   return embedded_db::start(embedded_db::kDefaultRoot, std::cerr);
 }
 
+void load_plugins(plugin_host::PluginHost& host, const config::Config& config) {
+  const std::set<std::string> enabled(config.plugins_enabled.begin(), config.plugins_enabled.end());
+  for (const auto& r : host.load_directory(config.plugins_dir, enabled)) spdlog::warn("refused: {}", r.message);
+}
+
 void add_plugin_commands(CLI::App& app, const Globals& globals, Action& action) {
   auto* plugins = app.add_subcommand("plugins", "Inspect provider plugins");
   plugins->require_subcommand(1);
@@ -177,6 +183,32 @@ std::optional<std::string> read_secret(const SecretSource& source) {
   }
   while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
   return secret;
+}
+
+std::map<std::string, std::string> read_named_secrets(const std::vector<std::string>& options) {
+  std::map<std::string, std::string> out;
+  bool stdin_taken = false;
+  for (const auto& option : options) {
+    const auto eq = option.find('=');
+    const std::string name = option.substr(0, eq);
+    if (name.empty()) throw std::invalid_argument("--secret takes NAME, NAME=file:PATH or NAME=env:VAR");
+    if (out.contains(name)) throw std::invalid_argument("--secret " + name + " is given twice");
+    SecretSource source;
+    if (eq == std::string::npos) {
+      if (stdin_taken) throw std::invalid_argument("only one --secret can read stdin; give the others as NAME=file:PATH or NAME=env:VAR");
+      stdin_taken = true;
+      source.from_stdin = true;
+    } else if (const std::string where = option.substr(eq + 1); where.starts_with("file:")) {
+      source.file = where.substr(5);
+    } else if (where.starts_with("env:")) {
+      source.env = where.substr(4);
+    } else {
+      // Never echo what follows '=': it may be the secret itself, typed where it should not be.
+      throw std::invalid_argument("--secret " + name + "=... must be file:PATH or env:VAR (a secret's value is never an option)");
+    }
+    out[name] = *read_secret(source);
+  }
+  return out;
 }
 
 int run(int argc, char** argv) {

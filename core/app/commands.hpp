@@ -4,10 +4,12 @@
 
 #include "config.hpp"
 #include "crypto.hpp"
+#include "plugin_host.hpp"
 
 #include <CLI/CLI.hpp>
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -25,6 +27,10 @@ config::Config load_config(const Globals& globals);
 // The configured database URL, or the embedded cluster's (started if needed).
 std::string database_url(const config::Config& config);
 
+// Loads the configured plugin directory's enabled plugins (all, when none are listed), as
+// `serve` does; refusals are logged as warnings.
+void load_plugins(plugin_host::PluginHost& host, const config::Config& config);
+
 // The master keys: MAILROOM_MASTER_KEY, else master_key.file, else (embedded database only)
 // ./.mailroom/master.key, created on first use.
 crypto::KeyRing load_key_ring(const config::Config& config);
@@ -38,6 +44,11 @@ struct SecretSource {
   std::string env;
 };
 std::optional<std::string> read_secret(const SecretSource& source);
+
+// Secrets by name from repeatable `--secret NAME[=SOURCE]` options: NAME alone reads stdin
+// (one such at most), NAME=file:PATH a file, NAME=env:VAR a variable. A value itself is
+// never an option (other users of the machine can see options). Throws std::invalid_argument.
+std::map<std::string, std::string> read_named_secrets(const std::vector<std::string>& options);
 
 void add_plugin_commands(CLI::App& app, const Globals& globals, Action& action);
 void add_config_commands(CLI::App& app, const Globals& globals, Action& action);

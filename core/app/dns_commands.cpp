@@ -44,8 +44,7 @@ struct Session {
   Session(const Globals& globals, const std::string& user_email) : config(load_config(globals)) {
     if (user_email.empty()) throw dns::DnsError("--user is required");
     pool = std::make_unique<db::Pool>(database_url(config), 2);
-    const std::set<std::string> enabled(config.plugins_enabled.begin(), config.plugins_enabled.end());
-    for (const auto& r : host.load_directory(config.plugins_dir, enabled)) spdlog::warn("refused: {}", r.message);
+    load_plugins(host, config);
     box = std::make_unique<crypto::SecretBox>(load_key_ring(config));
     resolver::ResolverOptions ro;
     ro.servers = config.dns_resolver;

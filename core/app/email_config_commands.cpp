@@ -3,9 +3,7 @@
 #include "db.hpp"
 #include "email_config.hpp"
 #include "plugin_host.hpp"
-#include "queue.hpp"
-
-#include <mailroom/dkim.hpp>
+#include "providers.hpp"
 
 #include <cstdlib>
 #include <fstream>
@@ -17,82 +15,88 @@ namespace mailroom::app {
 namespace {
 
 struct Options {
-  std::string user, provider, dsn, host, username, from, from_name, reply_to, tls, google_auth, plugin;
-  std::string dkim_domain, dkim_selector, dkim_key_file;
-  int port = 0;
+  std::string user, provider, dsn, from, from_name, reply_to, plugin;
   std::vector<std::string> settings;  // key=value
-  bool secret_stdin = false;
-  std::string secret_file, secret_env;
+  std::vector<std::string> secrets;   // NAME, NAME=file:PATH, NAME=env:VAR
   std::string id;
   bool activate = false, deactivate = false;
 };
 
-email_config::Input input_from(const Options& o) {
+struct Session {
+  config::Config config;
+  std::unique_ptr<db::Pool> pool;
+  plugin_host::PluginHost plugins;
+  explicit Session(const Globals& globals) : config(load_config(globals)) {
+    pool = std::make_unique<db::Pool>(database_url(config), 1);
+  }
+  // Only the commands that need plugins load them.
+  void load_plugins() { app::load_plugins(plugins, config); }
+};
+
+// The options as email_config's input. The provider comes from the DSN, from --provider or
+// (on update) from the row; `provider_of_row` is empty when creating.
+email_config::Input input_from(const Options& o, const plugin_host::PluginHost& plugins, const std::string& provider_of_row) {
   email_config::Input in;
   if (!o.dsn.empty()) {
-    in = email_config::parse_dsn(o.dsn);
+    in = email_config::parse_dsn(o.dsn, plugins);
     if (!o.provider.empty() && o.provider != in.provider)
       throw email_config::InputError("--provider " + o.provider + " contradicts the DSN (" + in.provider + ")");
   } else {
     in.provider = o.provider;
   }
-  auto set = [](std::string& field, const std::string& value) {
-    if (!value.empty()) field = value;
-  };
-  set(in.host, o.host);
-  if (o.port != 0) in.port = o.port;
-  set(in.username, o.username);
-  set(in.tls, o.tls);
   in.from_address = o.from;
   in.from_name = o.from_name;
   in.reply_to_address = o.reply_to;
-  in.google_auth = o.google_auth;
   in.plugin = o.plugin;
-  in.dkim_domain = o.dkim_domain;
-  in.dkim_selector = o.dkim_selector;
-  if (!o.dkim_key_file.empty()) {
-    std::ifstream key(o.dkim_key_file);
-    if (!key) throw email_config::InputError("cannot read DKIM key file " + o.dkim_key_file);
-    std::stringstream pem;
-    pem << key.rdbuf();
-    in.dkim_private_key = pem.str();
-  }
+  const std::string plugin = !o.plugin.empty() ? o.plugin : !provider_of_row.empty() ? provider_of_row : in.provider;
+  const auto& manifest = email_config::manifest_for(plugin, plugins);
   for (const auto& kv : o.settings) {
     const auto eq = kv.find('=');
     if (eq == std::string::npos || eq == 0) throw email_config::InputError("--setting takes key=value, got '" + kv.substr(0, eq) + "'");
-    in.settings[kv.substr(0, eq)] = kv.substr(eq + 1);
+    const std::string key = kv.substr(0, eq), value = kv.substr(eq + 1);
+    in.settings[key] = value.empty() ? nlohmann::json() : email_config::setting_value(manifest, key, value);
   }
-  std::optional<std::string> secret;
+  std::map<std::string, std::string> secrets;
   try {
-    secret = read_secret({o.secret_stdin, o.secret_file, o.secret_env});
+    secrets = read_named_secrets(o.secrets);
   } catch (const std::invalid_argument& e) {
     throw email_config::InputError(e.what());
   }
-  if (secret) {
-    if (in.secret) throw email_config::InputError("the DSN already carries a secret; give it once");
-    in.secret = std::move(secret);
+  for (auto& [name, value] : secrets) {
+    if (in.secrets.contains(name)) throw email_config::InputError("the DSN already carries the secret " + name + "; give it once");
+    in.secrets[name] = std::move(value);
   }
   if (in.secret_from_dsn)
     std::cerr << "mailroom: warning: a secret in the DSN is visible to other users while this runs; "
-                 "prefer --secret-stdin, --secret-file or --secret-env\n";
+                 "prefer --secret NAME (stdin), NAME=file:PATH or NAME=env:VAR\n";
   return in;
 }
 
-// A new DKIM key is only useful once its public half is in DNS: say what to publish.
-void print_dkim_record(const email_config::Input& in, const db::EmailConfiguration& row) {
-  if (!in.dkim_private_key) return;
-  std::cerr << "publish this TXT record at " << row.settings.value("dkim_selector", std::string("mail")) << "._domainkey."
-            << row.settings.value("dkim_domain", std::string()) << ":\n  " << mailroom::dkim::dns_record(*in.dkim_private_key)
-            << "\n";
+// What its plugin would refuse at send time (settings its schema refuses, its factory's own
+// checks) is refused now; the plugin must be installed and enabled where this runs.
+std::shared_ptr<EmailProvider> check_with_plugin(const Session& s, const db::EmailConfiguration& row,
+                                                 const crypto::SecretBox& box) {
+  try {
+    return providers::make_email_provider(row, s.plugins, box);
+  } catch (const ProviderError& e) {
+    throw email_config::InputError(e.info().message);
+  }
 }
 
-struct Session {
-  config::Config config;
-  std::unique_ptr<db::Pool> pool;
-  explicit Session(const Globals& globals) : config(load_config(globals)) {
-    pool = std::make_unique<db::Pool>(database_url(config), 1);
+// The records the sender's domain needs for this configuration: what to publish (or let
+// `mailroom dns email-setup` publish).
+void print_dns_requirements(EmailProvider& provider, const db::EmailConfiguration& row) {
+  const std::string domain = row.from_address.substr(row.from_address.find('@') + 1);
+  std::vector<RecordSpec> needs;
+  try {
+    needs = provider.dns_requirements(domain);
+  } catch (const ProviderError&) {
+    return;  // advice only; sending does not depend on it
   }
-};
+  if (needs.empty()) return;
+  std::cerr << domain << " needs these DNS records for this configuration (`mailroom dns email-setup` writes them):\n";
+  for (const auto& r : needs) std::cerr << "  " << to_string(r.type) << " " << r.name << "  " << r.value << "\n";
+}
 
 db::User user_by_email(db::Pool& pool, const std::string& email) {
   auto user = db::Users(pool).find_by_email(email);
@@ -114,29 +118,11 @@ int users_list(const Globals& globals) {
   return 0;
 }
 
-// What its plugin would refuse at send time (settings its schema refuses, its factory's own
-// checks) is refused now. A plugin this machine does not have is only a warning, returned
-// for printing after the result: the CLI may run where the workers' plugins are not installed.
-std::string check_with_plugin(const Session& s, const db::EmailConfiguration& row, const crypto::SecretBox& box) {
-  plugin_host::PluginHost host;
-  host.load_directory(s.config.plugins_dir);
-  const std::string name = row.plugin.empty() ? row.provider : row.plugin;
-  const auto* plugin = host.find(name);
-  if (plugin == nullptr || !plugin->loaded)
-    return "mailroom: warning: no email plugin '" + name + "' in " + s.config.plugins_dir.string() +
-           ": the configuration is stored unchecked and sends only where that plugin is loaded\n";
-  try {
-    queue::make_provider(row, host, box);
-  } catch (const ProviderError& e) {
-    throw email_config::InputError(e.info().message);
-  }
-  return "";
-}
-
 int config_add(const Globals& globals, const Options& o) {
   if (o.user.empty()) throw email_config::InputError("--user is required");
-  const auto input = input_from(o);
   Session s(globals);
+  s.load_plugins();
+  const auto input = input_from(o, s.plugins, "");
   const crypto::SecretBox box(load_key_ring(s.config));
   const auto user = user_by_email(*s.pool, o.user);
   db::EmailConfigurations repo(*s.pool);
@@ -144,12 +130,12 @@ int config_add(const Globals& globals, const Options& o) {
   row.id = repo.new_id();
   row.user_id = user.id;
   row.is_active = !o.deactivate;
-  email_config::apply(input, row, box, true);
-  const std::string warning = check_with_plugin(s, row, box);
+  email_config::apply(input, row, email_config::manifest_for(input.plugin.empty() ? input.provider : input.plugin, s.plugins),
+                      box, true);
+  const auto provider = check_with_plugin(s, row, box);
   repo.create(row, user.id);
   std::cout << row.id << std::endl;
-  std::cerr << warning;
-  print_dkim_record(input, row);
+  print_dns_requirements(*provider, row);
   return 0;
 }
 
@@ -161,19 +147,20 @@ db::EmailConfiguration existing(db::EmailConfigurations& repo, const std::string
 
 int config_update(const Globals& globals, const Options& o) {
   if (o.activate && o.deactivate) throw email_config::InputError("--activate and --deactivate contradict each other");
-  const auto input = input_from(o);
   Session s(globals);
+  s.load_plugins();
   const crypto::SecretBox box(load_key_ring(s.config));
   db::EmailConfigurations repo(*s.pool);
   auto row = existing(repo, o.id);
+  const auto input = input_from(o, s.plugins, row.plugin_name());
   if (o.activate) row.is_active = true;
   if (o.deactivate) row.is_active = false;
-  email_config::apply(input, row, box, false);
-  const std::string warning = check_with_plugin(s, row, box);
+  if (!input.plugin.empty()) row.plugin = input.plugin;
+  email_config::apply(input, row, email_config::manifest_for(row.plugin_name(), s.plugins), box, false);
+  if (!input.settings.empty() || !input.secrets.empty()) row.is_verified = false;  // what was verified changed
+  check_with_plugin(s, row, box);
   repo.update(row, row.user_id);
   std::cout << "updated " << row.id << std::endl;
-  std::cerr << warning;
-  print_dkim_record(input, row);
   return 0;
 }
 
@@ -189,8 +176,12 @@ int config_list(const Globals& globals, const std::string& user_email) {
 
 int config_show(const Globals& globals, const std::string& id) {
   Session s(globals);
+  s.load_plugins();
+  const crypto::SecretBox box(load_key_ring(s.config));
   db::EmailConfigurations repo(*s.pool);
-  std::cout << email_config::view(existing(repo, id)).dump(2) << "\n";
+  const auto row = existing(repo, id);
+  const auto* plugin = s.plugins.find(row.plugin_name());
+  std::cout << email_config::view(row, plugin ? &plugin->manifest : nullptr, &box).dump(2) << "\n";
   return 0;
 }
 
@@ -199,10 +190,9 @@ int config_verify(const Globals& globals, const std::string& id) {
   const crypto::SecretBox box(load_key_ring(s.config));
   db::EmailConfigurations repo(*s.pool);
   auto row = existing(repo, id);
-  plugin_host::PluginHost host;
-  host.load_directory(s.config.plugins_dir);
+  s.load_plugins();
   try {
-    queue::make_provider(row, host, box)->verify();
+    providers::make_email_provider(row, s.plugins, box)->verify();
   } catch (const ProviderError& e) {
     if (row.is_verified) {
       row.is_verified = false;
@@ -227,25 +217,18 @@ int config_remove(const Globals& globals, const std::string& id) {
 }
 
 void add_fields(CLI::App* cmd, Options& o) {
-  cmd->add_option("--dsn", o.dsn, "smtp://USER@HOST:587, smtps://USER@HOST:465 or sendgrid+api://KEY@default");
-  cmd->add_option("--host", o.host, "SMTP relay host");
-  cmd->add_option("--port", o.port, "SMTP relay port")->check(CLI::Range(1, 65535));
-  cmd->add_option("--username", o.username, "SMTP user name");
-  cmd->add_option("--tls", o.tls, "SMTP TLS: starttls (default), implicit (port 465) or none")
-      ->check(CLI::IsMember({"starttls", "implicit", "none"}));
+  cmd->add_option("--dsn", o.dsn,
+                  "A URL in a scheme an email plugin owns (`mailroom plugins list` shows them), e.g. "
+                  "smtp://USER@HOST:587; query parameters are settings");
   cmd->add_option("--from", o.from, "Sender address (From)");
   cmd->add_option("--from-name", o.from_name, "Sender display name");
   cmd->add_option("--reply-to", o.reply_to, "Reply-To address");
-  cmd->add_option("--google-auth", o.google_auth, "google_workspace: what the secret is")
-      ->check(CLI::IsMember({"refresh_token", "service_account"}));
-  cmd->add_option("--setting", o.settings, "Extra plugin setting key=value (repeatable)");
+  cmd->add_option("--setting", o.settings,
+                  "A plugin setting KEY=VALUE, typed by the plugin's schema; KEY= removes it (repeatable)");
+  cmd->add_option("--secret", o.secrets,
+                  "A secret the plugin declares: NAME reads it from stdin, NAME=file:PATH from a file, "
+                  "NAME=env:VAR from a variable (repeatable; stored encrypted)");
   cmd->add_option("--plugin", o.plugin, "The email plugin that sends (default: the one named like the provider)");
-  cmd->add_option("--dkim-domain", o.dkim_domain, "smtp_relay: DKIM-sign as this domain (d=)");
-  cmd->add_option("--dkim-selector", o.dkim_selector, "smtp_relay: DKIM selector (s=, default mail)");
-  cmd->add_option("--dkim-key-file", o.dkim_key_file, "smtp_relay: DKIM private key, PEM (RSA or Ed25519); stored encrypted");
-  cmd->add_flag("--secret-stdin", o.secret_stdin, "Read the secret (password, API key, token, key JSON) from stdin");
-  cmd->add_option("--secret-file", o.secret_file, "Read the secret from FILE");
-  cmd->add_option("--secret-env", o.secret_env, "Read the secret from environment variable VAR");
 }
 
 }  // namespace
@@ -333,8 +316,7 @@ void add_email_config_commands(CLI::App& app, const Globals& globals, Action& ac
 
   auto* add = cmd->add_subcommand("add", "Add a configuration for a user; prints its id");
   add->add_option("--user", o->user, "Owner's email address")->required();
-  add->add_option("--provider", o->provider, "google_workspace, smtp_relay or sendgrid (or give --dsn)")
-      ->check(CLI::IsMember({"google_workspace", "smtp_relay", "sendgrid"}));
+  add->add_option("--provider", o->provider, "The email plugin's name (`mailroom plugins list`), or give --dsn");
   add->add_flag("--inactive", o->deactivate, "Create it inactive");
   add_fields(add, *o);
   add->callback([&, o] { action = [&, o] { return config_add(globals, *o); }; });

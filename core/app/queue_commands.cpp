@@ -86,7 +86,9 @@ int send(const Globals& globals, const SendOptions& o) {
   }
   const auto config = load_config(globals);
   db::Pool pool(database_url(config), 2);
-  const auto results = queue::enqueue(pool, requests, "");
+  plugin_host::PluginHost plugins;
+  load_plugins(plugins, config);
+  const auto results = queue::enqueue(pool, plugins, requests, "");
   int not_queued = 0;
   for (const auto& r : results) {
     if (r.id.empty()) {
@@ -116,8 +118,7 @@ int serve(const Globals& globals, bool until_empty, double lease, int deadline, 
   const auto config = load_config(globals);
   const std::string url = database_url(config);
   plugin_host::PluginHost host;
-  const std::set<std::string> enabled(config.plugins_enabled.begin(), config.plugins_enabled.end());
-  for (const auto& r : host.load_directory(config.plugins_dir, enabled)) spdlog::warn("refused: {}", r.message);
+  load_plugins(host, config);
   std::string names;
   for (const auto* p : host.plugins())
     if (p->loaded) names += (names.empty() ? "" : ", ") + p->manifest.name;

@@ -139,7 +139,7 @@ inline const std::vector<std::string> kEmailConfigSecretColumns = {
 struct EmailConfiguration {
   std::string id;
   std::string user_id;
-  std::string provider;  // google_workspace | smtp_relay | sendgrid
+  std::string provider;  // the email plugin's name (migration 010: any plugin, not only the seed's three)
   std::string smtp_host;
   std::optional<int> smtp_port;
   std::string smtp_username;
@@ -153,6 +153,8 @@ struct EmailConfiguration {
   std::string plugin;  // the plugin that sends; empty: the one named like provider
   std::string created_at;
   std::string updated_at;
+
+  const std::string& plugin_name() const { return plugin.empty() ? provider : plugin; }
 };
 
 class EmailConfigurations {
@@ -357,6 +359,8 @@ struct DnsZoneRow {
   nlohmann::json settings = nlohmann::json::object();
   std::string secrets_encrypted;  // "v1:..." of a JSON object, or empty
   std::string created_at;
+
+  const std::string& plugin_name() const { return plugin.empty() ? provider : plugin; }
 };
 
 struct DnsRecordRow {

@@ -6,7 +6,7 @@
 // stored encrypted in the configuration first, so a published key always has its private half.
 #include "dns.hpp"
 #include "email_config.hpp"
-#include "queue.hpp"
+#include "providers.hpp"
 #include "spf.hpp"
 
 #include <algorithm>
@@ -61,19 +61,23 @@ EmailSetupReport Engine::email_setup(const db::DnsZoneRow& zone, const EmailSetu
   std::vector<RecordSpec> wanted;
   std::vector<std::string> spf_terms;
   for (auto& config : senders) {
-    const std::string plugin_name = config.plugin.empty() ? config.provider : config.plugin;
-    const auto* plugin = plugins_.find(plugin_name);
-    if (!plugin || !plugin->loaded)
-      throw DnsError("configuration " + config.id + " needs the email plugin '" + plugin_name + "', which is not loaded");
+    const std::string& plugin_name = config.plugin_name();
+    const plugin_host::Plugin* plugin = nullptr;
+    try {
+      plugin = &providers::loaded_plugin(plugins_, plugin_name, plugin_host::PluginKind::email);
+    } catch (const ProviderError& e) {
+      throw DnsError("configuration " + config.id + ": " + e.info().message);
+    }
+    // The SDK's DKIM convention (docs/writing-a-plugin.md): a plugin that declares the secret
+    // dkim_private_key and the settings dkim_domain and dkim_selector signs with that key.
     const auto& secrets = plugin->manifest.secrets;
     const bool signs_here = std::find(secrets.begin(), secrets.end(), "dkim_private_key") != secrets.end();
     if (signs_here && !config.settings.contains("dkim_domain")) {
       email_config::Input input;
-      input.dkim_domain = domain;
-      input.dkim_selector = options.dkim_selector;
-      input.dkim_private_key = crypto::generate_dkim_key(options.dkim_algorithm);
+      input.settings = {{"dkim_domain", domain}, {"dkim_selector", options.dkim_selector}};
+      input.secrets["dkim_private_key"] = crypto::generate_dkim_key(options.dkim_algorithm);
       try {
-        email_config::apply(input, config, *box_, false);
+        email_config::apply(input, config, plugin->manifest, *box_, false);
       } catch (const email_config::InputError& e) {
         throw DnsError("configuration " + config.id + ": " + e.what());
       }
@@ -83,7 +87,7 @@ EmailSetupReport Engine::email_setup(const db::DnsZoneRow& zone, const EmailSetu
     }
     std::vector<RecordSpec> needs;
     try {
-      needs = queue::make_provider(config, plugins_, *box_)->dns_requirements(domain);
+      needs = providers::make_email_provider(config, plugins_, *box_)->dns_requirements(domain);
     } catch (const ProviderError& e) {
       throw DnsError("configuration " + config.id + " (" + plugin_name + "): " + e.info().message);
     }

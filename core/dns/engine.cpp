@@ -1,5 +1,7 @@
 #include "dns.hpp"
 
+#include "providers.hpp"
+
 #include <arpa/inet.h>
 
 #include <algorithm>
@@ -47,15 +49,9 @@ db::DnsZoneRow Engine::add_zone(const ZoneInput& input, const std::string& actor
   row.provider = input.provider;
   row.plugin = input.plugin;
   row.settings = input.settings;
-  const std::string plugin = row.plugin.empty() ? row.provider : row.plugin;
   // Creating the provider checks the plugin, its settings and the secrets it declares.
   try {
-    plugin_host::ProviderSettings settings;
-    settings.config = row.settings;
-    settings.secrets = input.secrets;
-    plugins_.create_dns_provider(plugin, settings);
-  } catch (const plugin_host::PluginError& e) {
-    throw DnsError(std::string("zone ") + row.name + ": " + e.what());
+    providers::make_dns_provider(plugins_, row.plugin_name(), row.settings, input.secrets, "");
   } catch (const ProviderError& e) {
     throw DnsError(std::string("zone ") + row.name + ": " + e.info().message);
   }
@@ -79,21 +75,18 @@ db::DnsZoneRow Engine::zone(const std::string& user_id, const std::string& name)
 }
 
 std::shared_ptr<DnsProvider> Engine::provider(const db::DnsZoneRow& zone, DnsCapabilities* capabilities) {
-  const std::string name = zone.plugin.empty() ? zone.provider : zone.plugin;
-  const auto* plugin = plugins_.find(name);
-  if (!plugin || !plugin->loaded)
-    throw DnsError("zone " + zone.name + " needs the DNS plugin '" + name + "', which is not loaded (see 'mailroom plugins list')");
-  if (capabilities) *capabilities = std::get<DnsCapabilities>(plugin->manifest.parsed_capabilities);
-  plugin_host::ProviderSettings settings;
-  settings.config = zone.settings;
+  std::map<std::string, std::string> secrets;
   if (!zone.secrets_encrypted.empty()) {
     if (!box_) throw DnsError("zone " + zone.name + " has secrets: a master key is needed to open them");
-    settings.secrets = json::parse(box_->open(zone.secrets_encrypted, secrets_ad(zone.id))).get<std::map<std::string, std::string>>();
+    secrets = json::parse(box_->open(zone.secrets_encrypted, secrets_ad(zone.id))).get<std::map<std::string, std::string>>();
   }
   try {
-    return plugins_.create_dns_provider(name, settings);
-  } catch (const plugin_host::PluginError& e) {
-    throw DnsError(std::string("zone ") + zone.name + ": " + e.what());
+    auto provider = providers::make_dns_provider(plugins_, zone.plugin_name(), zone.settings, std::move(secrets), zone.id);
+    if (capabilities)
+      *capabilities = std::get<DnsCapabilities>(plugins_.find(zone.plugin_name())->manifest.parsed_capabilities);
+    return provider;
+  } catch (const ProviderError& e) {
+    throw DnsError("zone " + zone.name + ": " + e.info().message);
   }
 }
 
@@ -112,7 +105,7 @@ Zone Engine::provider_zone(DnsProvider& provider, const db::DnsZoneRow& zone, bo
 
 void Engine::check_against_plugin(const db::DnsZoneRow& zone, const RecordSpec& record) const {
   // What the zone's plugin declares it cannot hold is refused when desired, not at apply.
-  const std::string plugin_name = zone.plugin.empty() ? zone.provider : zone.plugin;
+  const std::string& plugin_name = zone.plugin_name();
   const auto* plugin = plugins_.find(plugin_name);
   if (plugin == nullptr) return;  // plan and apply say which plugin is missing
   const auto& caps = std::get<DnsCapabilities>(plugin->manifest.parsed_capabilities);

@@ -1,10 +1,9 @@
 #include "email_config.hpp"
 
-#include <mailroom/dkim.hpp>
-#include <mailroom/error.hpp>
-
 #include <boost/url/parse.hpp>
 
+#include <algorithm>
+#include <charconv>
 #include <regex>
 
 namespace mailroom::email_config {
@@ -12,12 +11,29 @@ namespace {
 
 using nlohmann::json;
 
-const std::map<std::string, std::string> kSecretNames = {
-    {"smtp_password_encrypted", "password"},
-    {"google_oauth_refresh_token_encrypted", "refresh_token"},
-    {"google_service_account_encrypted", "service_account"},
-    {"google_oauth_token_encrypted", "access_token"},
-};
+// The seed's plain columns a manifest may mirror a setting into (secret columns end in
+// "_encrypted" and live in row.ciphertexts).
+json get_column(const db::EmailConfiguration& row, const std::string& column) {
+  if (column == "smtp_host") return row.smtp_host.empty() ? json() : json(row.smtp_host);
+  if (column == "smtp_username") return row.smtp_username.empty() ? json() : json(row.smtp_username);
+  if (column == "smtp_port") return row.smtp_port ? json(*row.smtp_port) : json();
+  return json();
+}
+
+void put_column(db::EmailConfiguration& row, const std::string& column, const std::string& setting, const json& value) {
+  if (column == "smtp_port") {
+    if (!value.is_null() && !value.is_number_integer())
+      throw InputError("settings." + setting + " must be an integer");
+    row.smtp_port = value.is_null() ? std::nullopt : std::optional<int>(value.get<int>());
+    return;
+  }
+  if (!value.is_null() && !value.is_string()) throw InputError("settings." + setting + " must be a string");
+  (column == "smtp_host" ? row.smtp_host : row.smtp_username) = value.is_null() ? "" : value.get<std::string>();
+}
+
+bool is_secret_column(const std::string& column) { return column.ends_with("_encrypted"); }
+
+const std::string kOtherSecrets = "secrets_encrypted";
 
 void seal_into(db::EmailConfiguration& row, const std::string& column, const std::string& plaintext,
                const crypto::SecretBox& box) {
@@ -26,6 +42,34 @@ void seal_into(db::EmailConfiguration& row, const std::string& column, const std
 
 std::string open_column(const db::EmailConfiguration& row, const std::string& column, const crypto::SecretBox& box) {
   return box.open(row.ciphertexts.at(column), crypto::associated_data("email_configurations", column, row.id));
+}
+
+json other_secrets(const db::EmailConfiguration& row, const crypto::SecretBox& box) {
+  return row.ciphertexts.count(kOtherSecrets) ? json::parse(open_column(row, kOtherSecrets, box)) : json::object();
+}
+
+// The column that mirrors secret or setting `name`, or "".
+std::string column_of(const plugin_host::Manifest& manifest, const std::string& name, bool secret) {
+  for (const auto& [column, target] : manifest.columns)
+    if (target == name && is_secret_column(column) == secret) return column;
+  return "";
+}
+
+std::string joined(const std::vector<std::string>& names) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
+  return out.empty() ? "none" : out;
+}
+
+// A value that goes into a header, an SMTP command or a URL: a CR or LF would start another.
+void check_single_line(const std::string& field, const std::string& value) {
+  for (const unsigned char c : value)
+    if (c < 0x20 || c == 0x7f)
+      throw InputError(field + " contains a control character (" + std::to_string(c) + "); it must be one line of text");
+}
+
+bool declares_secret(const plugin_host::Manifest& manifest, const std::string& name) {
+  return std::find(manifest.secrets.begin(), manifest.secrets.end(), name) != manifest.secrets.end();
 }
 
 }  // namespace
@@ -45,56 +89,119 @@ bool is_email_address(const std::string& address) {
   }
 }
 
-namespace {
-
-// A value that goes into a header or an SMTP command: a CR or LF would start another one.
-void check_single_line(const std::string& field, const std::string& value) {
-  for (const unsigned char c : value)
-    if (c < 0x20 || c == 0x7f)
-      throw InputError(field + " contains a control character (" + std::to_string(c) + "); it must be one line of text");
+const plugin_host::Manifest& manifest_for(const std::string& provider, const plugin_host::PluginHost& plugins) {
+  if (provider.empty()) throw InputError("provider is required: the email plugin's name, or give a DSN");
+  const auto* plugin = plugins.find(provider);
+  if (plugin == nullptr || plugin->manifest.kind != plugin_host::PluginKind::email) {
+    std::vector<std::string> names;
+    for (const auto* p : plugins.plugins())
+      if (p->manifest.kind == plugin_host::PluginKind::email) names.push_back(p->manifest.name);
+    throw InputError("no email plugin '" + provider + "' is installed (installed: " + joined(names) +
+                     "); see `mailroom plugins list`");
+  }
+  return plugin->manifest;
 }
 
-}  // namespace
+json setting_value(const plugin_host::Manifest& manifest, const std::string& name, const std::string& text) {
+  std::string type = "string";
+  const json& schema = manifest.config_schema;
+  if (schema.is_object() && schema.contains("properties") && schema["properties"].contains(name)) {
+    const json& declared = schema["properties"][name].is_object() ? schema["properties"][name].value("type", json("string"))
+                                                                  : json("string");
+    if (declared.is_string()) type = declared.get<std::string>();
+    else if (declared.is_array())
+      for (const auto& t : declared)
+        if (t.is_string() && t != "null") {
+          type = t.get<std::string>();
+          break;
+        }
+  }
+  const auto refuse = [&](const char* what) -> json {
+    throw InputError("settings." + name + " must be " + what + ", got '" + text + "'");
+  };
+  if (type == "integer") {
+    long long value = 0;
+    const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (ec != std::errc() || end != text.data() + text.size()) return refuse("an integer");
+    return value;
+  }
+  if (type == "number") {
+    try {
+      std::size_t used = 0;
+      const double value = std::stod(text, &used);
+      if (used != text.size()) return refuse("a number");
+      return value;
+    } catch (const std::exception&) {
+      return refuse("a number");
+    }
+  }
+  if (type == "boolean") {
+    if (text == "true") return true;
+    if (text == "false") return false;
+    return refuse("true or false");
+  }
+  return text;
+}
 
-Input parse_dsn(const std::string& dsn) {
+Input parse_dsn(const std::string& dsn, const plugin_host::PluginHost& plugins) {
   // The DSN may hold a secret: errors describe its parts, never quote it.
   auto parsed = boost::urls::parse_uri(dsn);
   if (!parsed) throw InputError("the DSN is not a URL of the form scheme://user:password@host:port");
-  Input in;
   const std::string scheme(parsed->scheme());
-  if (scheme == "smtp" || scheme == "smtps") {
-    in.provider = "smtp_relay";
-    in.tls = scheme == "smtps" ? "implicit" : "starttls";
-    in.host = parsed->host();
-    if (in.host.empty()) throw InputError("the DSN names no host (smtp://user@relay.example:587)");
-    if (parsed->has_port()) {
-      const auto port = parsed->port_number();
-      if (port == 0) throw InputError("the DSN's port must be from 1 to 65535");
-      in.port = port;
-    } else {
-      in.port = scheme == "smtps" ? 465 : 587;
-    }
-    in.username = parsed->user();
-    if (parsed->has_password()) in.secret = std::string(parsed->password());
-  } else if (scheme == "sendgrid+api" || scheme == "sendgrid") {
-    in.provider = "sendgrid";
-    if (parsed->user().empty()) throw InputError("the DSN carries no API key (sendgrid+api://KEY@default)");
-    in.secret = std::string(parsed->user());
-    if (parsed->host() != "default" && !parsed->host().empty())
-      in.settings["base_url"] = "https://" + std::string(parsed->host());
-  } else {
-    throw InputError("unknown DSN scheme '" + scheme + "' (smtp, smtps, sendgrid+api)");
+  const auto* plugin = plugins.find_by_scheme(scheme);
+  if (plugin == nullptr) {
+    std::vector<std::string> schemes;
+    for (const auto* p : plugins.plugins())
+      for (const auto& [s, mapping] : p->manifest.dsn) schemes.push_back(s + " (" + p->manifest.name + ")");
+    throw InputError("no installed email plugin owns the DSN scheme '" + scheme + "' (schemes: " + joined(schemes) + ")");
   }
-  in.secret_from_dsn = in.secret.has_value();
+  const auto& manifest = plugin->manifest;
+  const auto& mapping = manifest.dsn.at(scheme);
+  Input in;
+  in.provider = manifest.name;
+  in.settings = mapping.defaults;
+
+  const auto put = [&](const std::string& part, const std::string& value) {
+    const auto target = mapping.parts.find(part);
+    if (target == mapping.parts.end())
+      throw InputError("the DSN has a " + part + ", which " + scheme + ":// DSNs do not take (see the plugin's docs)");
+    if (declares_secret(manifest, target->second)) {
+      in.secrets[target->second] = value;
+      in.secret_from_dsn = true;
+    } else {
+      in.settings[target->second] = value;
+    }
+  };
+  if (parsed->has_userinfo() && !parsed->user().empty()) put("user", std::string(parsed->user()));
+  if (parsed->has_password()) put("password", std::string(parsed->password()));
+  // Symfony Mailer's convention: the host "default" means the provider's own endpoint.
+  if (const std::string host = parsed->host(); !host.empty() && host != "default") put("host", host);
+  if (parsed->has_port()) {
+    const auto port = parsed->port_number();
+    if (port == 0) throw InputError("the DSN's port must be from 1 to 65535");
+    const auto target = mapping.parts.find("port");
+    if (target == mapping.parts.end()) throw InputError("the DSN has a port, which " + scheme + ":// DSNs do not take");
+    in.settings[target->second] = port;
+  }
+  if (!parsed->path().empty() && parsed->path() != "/") throw InputError("the DSN has a path, which DSNs do not take");
+  for (const auto& param : parsed->params()) {
+    const std::string key(param.key);
+    if (declares_secret(manifest, key))
+      throw InputError("the DSN's query names the secret '" + key + "': give secrets as secrets, not in a URL");
+    in.settings[key] = setting_value(manifest, key, std::string(param.value));
+  }
   return in;
 }
 
-void apply(const Input& in, db::EmailConfiguration& row, const crypto::SecretBox& box, bool creating) {
-  if (creating) row.provider = in.provider;
-  else if (!in.provider.empty() && in.provider != row.provider)
+void apply(const Input& in, db::EmailConfiguration& row, const plugin_host::Manifest& manifest,
+           const crypto::SecretBox& box, bool creating) {
+  if (creating) {
+    if (in.provider.empty()) throw InputError("provider is required: the email plugin's name, or give a DSN");
+    row.provider = in.provider;
+  } else if (!in.provider.empty() && in.provider != row.provider) {
     throw InputError("provider cannot change (" + row.provider + "); remove the configuration and add a new one");
-  if (row.provider != "smtp_relay" && row.provider != "sendgrid" && row.provider != "google_workspace")
-    throw InputError("provider must be one of google_workspace, smtp_relay, sendgrid");
+  }
+  if (!in.plugin.empty()) row.plugin = in.plugin;
 
   auto set = [](std::string& field, const std::string& value) {
     if (!value.empty()) field = value;
@@ -107,81 +214,54 @@ void apply(const Input& in, db::EmailConfiguration& row, const crypto::SecretBox
   if (!is_email_address(row.from_address)) throw InputError("from: '" + row.from_address + "' is not an email address");
   if (!row.reply_to_address.empty() && !is_email_address(row.reply_to_address))
     throw InputError("reply_to: '" + row.reply_to_address + "' is not an email address");
-  for (const auto& [key, value] : in.settings.items()) row.settings[key] = value;
-  set(row.plugin, in.plugin);
 
-  if (row.provider == "smtp_relay") {
-    set(row.smtp_host, in.host);
-    if (in.port) row.smtp_port = in.port;
-    set(row.smtp_username, in.username);
-    check_single_line("host", row.smtp_host);
-    check_single_line("username", row.smtp_username);
-    if (row.smtp_host.empty()) throw InputError("smtp_relay needs a host (host, or a smtp:// DSN)");
-    if (!row.smtp_port) row.smtp_port = in.tls == "implicit" ? 465 : 587;
-    if (*row.smtp_port < 1 || *row.smtp_port > 65535) throw InputError("port must be from 1 to 65535");
-    if (!in.tls.empty()) {
-      if (in.tls != "starttls" && in.tls != "implicit" && in.tls != "none")
-        throw InputError("tls must be starttls, implicit or none");
-      row.settings["tls"] = in.tls;
-    } else if (!row.settings.contains("tls")) {
-      row.settings["tls"] = *row.smtp_port == 465 ? "implicit" : "starttls";
-    }
-    if (in.secret) seal_into(row, "smtp_password_encrypted", *in.secret, box);
-    if (!row.smtp_username.empty() && !row.ciphertexts.count("smtp_password_encrypted"))
-      throw InputError("smtp_relay with a username needs a password (the secret)");
-    if (!in.dkim_domain.empty()) row.settings["dkim_domain"] = in.dkim_domain;
-    if (!in.dkim_selector.empty()) row.settings["dkim_selector"] = in.dkim_selector;
-    if (in.dkim_private_key) {
-      try {
-        mailroom::dkim::dns_record(*in.dkim_private_key);  // refuses what is not an RSA or Ed25519 PEM key
-      } catch (const ProviderError& e) {
-        throw InputError("DKIM key: " + e.info().message);
-      }
-      json others = row.ciphertexts.count("secrets_encrypted") ? json::parse(open_column(row, "secrets_encrypted", box))
-                                                                : json::object();
-      others["dkim_private_key"] = *in.dkim_private_key;
-      seal_into(row, "secrets_encrypted", others.dump(), box);
-    }
-    bool has_key = in.dkim_private_key.has_value();
-    if (!has_key && row.ciphertexts.count("secrets_encrypted"))
-      has_key = json::parse(open_column(row, "secrets_encrypted", box)).contains("dkim_private_key");
-    if (row.settings.contains("dkim_domain") != has_key)
-      throw InputError("DKIM needs both a signing domain (dkim_domain) and a private key");
-  } else if (row.provider == "sendgrid") {
-    if (!in.host.empty() || in.port || !in.username.empty())
-      throw InputError("sendgrid takes no host, port or username");
-    if (in.secret) {
-      if (in.secret->empty()) throw InputError("the SendGrid API key is empty");
-      seal_into(row, "secrets_encrypted", json{{"api_key", *in.secret}}.dump(), box);
-    }
-    if (!row.ciphertexts.count("secrets_encrypted"))
-      throw InputError("sendgrid needs an API key (the secret, or a sendgrid+api:// DSN)");
-  } else {
-    if (!in.host.empty() || in.port) throw InputError("google_workspace takes no host or port");
-    if (in.secret) {
-      if (in.google_auth == "refresh_token") {
-        seal_into(row, "google_oauth_refresh_token_encrypted", *in.secret, box);
-      } else if (in.google_auth == "service_account") {
-        json key;
-        try {
-          key = json::parse(*in.secret);
-        } catch (const json::exception&) {  // syntax, or a number too large (out_of_range)
-          throw InputError("the service account key is not JSON (the file Google Cloud gives you)");
-        }
-        if (!key.is_object() || !key.contains("client_email") || !key.contains("private_key"))
-          throw InputError("the service account key lacks client_email or private_key");
-        seal_into(row, "google_service_account_encrypted", *in.secret, box);
-      } else {
-        throw InputError("google_workspace needs google_auth refresh_token or service_account with its secret");
-      }
-    }
-    if (!row.ciphertexts.count("google_oauth_refresh_token_encrypted") &&
-        !row.ciphertexts.count("google_service_account_encrypted"))
-      throw InputError("google_workspace needs a refresh token or a service account key (google_auth and the secret)");
+  if (!in.settings.is_object()) throw InputError("settings must be an object");
+  json settings = settings_of(row, manifest);
+  settings.merge_patch(in.settings);
+  for (const auto& [key, value] : settings.items())
+    if (value.is_string()) check_single_line("settings." + key, value.get<std::string>());
+  for (const auto& [column, target] : manifest.columns) {
+    if (is_secret_column(column)) continue;
+    put_column(row, column, target, settings.contains(target) ? settings[target] : json());
+    settings.erase(target);
   }
+  row.settings = std::move(settings);
+
+  std::optional<json> others;
+  for (const auto& [name, value] : in.secrets) {
+    if (!declares_secret(manifest, name))
+      throw InputError("unknown secret '" + name + "': plugin " + manifest.name + " declares " + joined(manifest.secrets));
+    if (value.empty()) throw InputError("secret '" + name + "' is empty");
+    if (const auto column = column_of(manifest, name, true); !column.empty()) {
+      seal_into(row, column, value, box);
+    } else {
+      if (!others) others = other_secrets(row, box);
+      (*others)[name] = value;
+    }
+  }
+  if (others) seal_into(row, kOtherSecrets, others->dump(), box);
 }
 
-json view(const db::EmailConfiguration& row) {
+json settings_of(const db::EmailConfiguration& row, const plugin_host::Manifest& manifest) {
+  json settings = row.settings.is_object() ? row.settings : json::object();
+  for (const auto& [column, target] : manifest.columns)
+    if (!is_secret_column(column))
+      if (json value = get_column(row, column); !value.is_null()) settings[target] = std::move(value);
+  return settings;
+}
+
+std::map<std::string, std::string> secrets_of(const db::EmailConfiguration& row, const plugin_host::Manifest& manifest,
+                                              const crypto::SecretBox& box) {
+  std::map<std::string, std::string> out;
+  for (const auto& [column, name] : manifest.columns)
+    if (is_secret_column(column) && row.ciphertexts.count(column)) out[name] = open_column(row, column, box);
+  const json others = other_secrets(row, box);  // must outlive items()
+  for (const auto& [name, value] : others.items())
+    if (value.is_string()) out[name] = value.get<std::string>();
+  return out;
+}
+
+json view(const db::EmailConfiguration& row, const plugin_host::Manifest* manifest, const crypto::SecretBox* box) {
   json out{{"id", row.id},
            {"user_id", row.user_id},
            {"provider", row.provider},
@@ -190,28 +270,34 @@ json view(const db::EmailConfiguration& row) {
            {"reply_to_address", row.reply_to_address},
            {"is_active", row.is_active},
            {"is_verified", row.is_verified},
-           {"settings", row.settings},
            {"created_at", row.created_at},
            {"updated_at", row.updated_at}};
-  if (row.provider == "smtp_relay") {
-    out["smtp_host"] = row.smtp_host;
-    out["smtp_port"] = row.smtp_port ? json(*row.smtp_port) : json(nullptr);
-    out["smtp_username"] = row.smtp_username;
-  }
+  if (!row.plugin.empty()) out["plugin"] = row.plugin;
   json secrets = json::object();
-  for (const auto& [column, sealed] : row.ciphertexts) secrets[column] = "(set, key " + crypto::SecretBox::key_id_of(sealed) + ")";
-  out["secrets"] = secrets;
-  return out;
-}
-
-std::map<std::string, std::string> open_secrets(const db::EmailConfiguration& row, const crypto::SecretBox& box) {
-  std::map<std::string, std::string> out;
-  for (const auto& [column, name] : kSecretNames)
-    if (row.ciphertexts.count(column)) out[name] = open_column(row, column, box);
-  if (row.ciphertexts.count("secrets_encrypted")) {
-    const json others = json::parse(open_column(row, "secrets_encrypted", box));  // must outlive items()
-    for (const auto& [name, value] : others.items()) out[name] = value.get<std::string>();
+  if (manifest != nullptr) {
+    out["settings"] = settings_of(row, *manifest);
+    // A secret's name is data too (which of the declared ones are set); its value never shows.
+    for (const auto& [column, sealed] : row.ciphertexts) {
+      const std::string set = "(set, key " + crypto::SecretBox::key_id_of(sealed) + ")";
+      const auto mirrored = manifest->columns.find(column);
+      if (mirrored != manifest->columns.end()) {
+        secrets[mirrored->second] = set;
+      } else if (column == kOtherSecrets && box != nullptr) {
+        const json others = other_secrets(row, *box);  // must outlive items()
+        for (const auto& [name, value] : others.items()) secrets[name] = set;
+      } else {
+        secrets[column] = set;
+      }
+    }
+  } else {
+    json settings = row.settings;
+    for (const char* column : {"smtp_host", "smtp_port", "smtp_username"})
+      if (json value = get_column(row, column); !value.is_null()) settings[column] = std::move(value);
+    out["settings"] = settings;
+    for (const auto& [column, sealed] : row.ciphertexts)
+      secrets[column] = "(set, key " + crypto::SecretBox::key_id_of(sealed) + ")";
   }
+  out["secrets"] = secrets;
   return out;
 }
 

@@ -1,22 +1,25 @@
-// Email configurations as users write them: a DSN or structured options, checked per
-// provider, with secrets sealed into their columns (AES-256-GCM, bound to row and column)
-// and a view that never shows a secret.
+// Email configurations as users write them, for any email plugin: a DSN or a provider with
+// settings and secrets, checked against what the plugin's manifest declares, with secrets
+// sealed into their columns (AES-256-GCM, bound to row and column) and a view that never
+// shows a secret.
 //
-// DSNs (Symfony Mailer's shape):
-//   smtp://USER[:PASSWORD]@HOST[:PORT]     STARTTLS, default port 587
-//   smtps://USER[:PASSWORD]@HOST[:PORT]    implicit TLS, default port 465
-//   sendgrid+api://API_KEY@default
-// A secret in a DSN works, but is visible to other users of the machine while the command
+// The manifest says everything provider-specific (plugin.hpp): which DSN schemes the
+// plugin owns and how a URL's parts map to its settings and secrets, the settings' schema,
+// the secret names, and which of the seed's columns (smtp_host, smtp_password_encrypted, ...)
+// mirror a setting or a secret. Secrets no column mirrors live together, encrypted, in
+// secrets_encrypted. This module names no provider.
+//
+// A secret in a DSN works, but is visible to other users of the machine while a command
 // runs: give it on stdin, in a file or in a variable instead.
 #pragma once
 
 #include "crypto.hpp"
 #include "db.hpp"
+#include "plugin_host.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <map>
-#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -29,21 +32,14 @@ class InputError : public std::runtime_error {
 };
 
 struct Input {
-  std::string provider;  // google_workspace | smtp_relay | sendgrid
-  std::string host;
-  std::optional<int> port;
-  std::string username;
+  std::string provider;  // the email plugin's name (from the DSN's scheme when there is one)
+  std::string plugin;    // the plugin that sends, when not the one named like the provider
   std::string from_address;
   std::string from_name;
   std::string reply_to_address;
-  std::string tls;          // smtp_relay: starttls | implicit | none
-  std::string google_auth;  // google_workspace: refresh_token | service_account
-  std::string plugin;       // the plugin that sends, when not the one named like the provider
-  nlohmann::json settings = nlohmann::json::object();  // extra plugin settings
-  std::optional<std::string> secret;  // password / API key / refresh token / service account JSON
-  std::string dkim_domain;                       // smtp_relay: sign as this domain
-  std::string dkim_selector;                     // ... with this selector
-  std::optional<std::string> dkim_private_key;   // PEM; stored encrypted with the plugin's other secrets
+  // Settings merged over the stored ones (JSON merge patch: null removes one).
+  nlohmann::json settings = nlohmann::json::object();
+  std::map<std::string, std::string> secrets;  // by the names the plugin declares
   bool secret_from_dsn = false;
 };
 
@@ -51,19 +47,35 @@ struct Input {
 // no spaces, angle brackets, commas, semicolons or quotes, at most 254 octets.
 bool is_email_address(const std::string& address);
 
-// Parses a DSN into the provider, connection fields and (maybe) the secret.
-Input parse_dsn(const std::string& dsn);
+// The email plugin a configuration's provider (or plugin) column names, from `plugins`.
+// Throws InputError naming the plugin and where plugins are looked for.
+const plugin_host::Manifest& manifest_for(const std::string& provider, const plugin_host::PluginHost& plugins);
 
-// Checks `input` for its provider and writes it into `row` (row.id must be set: ciphertexts
-// are bound to it). On update, fields left empty in `input` keep their value in `row`.
-void apply(const Input& input, db::EmailConfiguration& row, const crypto::SecretBox& box, bool creating);
+// Parses a DSN: the loaded plugin that owns its scheme gives the provider, and its manifest
+// says which setting or secret each part of the URL is. Query parameters are settings.
+Input parse_dsn(const std::string& dsn, const plugin_host::PluginHost& plugins);
 
-// The row for display: secret columns are shown as "(set)" or absent.
-nlohmann::json view(const db::EmailConfiguration& row);
+// A setting given as text (a DSN's query, `--setting key=value`), typed as the plugin's
+// config_schema declares it (integer, number, boolean, else string).
+nlohmann::json setting_value(const plugin_host::Manifest& manifest, const std::string& name, const std::string& text);
 
-// The decrypted secrets of a row, by the name a provider plugin declares them under
-// (smtp_relay: password; sendgrid: api_key; google_workspace: refresh_token,
-// service_account, access_token).
-std::map<std::string, std::string> open_secrets(const db::EmailConfiguration& row, const crypto::SecretBox& box);
+// Checks `input` and writes it into `row` (row.id must be set: ciphertexts are bound to it).
+// On update, what `input` leaves out keeps its value in `row`. The settings' schema and the
+// plugin's own checks are the plugin's: providers::make_email_provider applies them.
+void apply(const Input& input, db::EmailConfiguration& row, const plugin_host::Manifest& manifest,
+           const crypto::SecretBox& box, bool creating);
+
+// The plugin's settings of a row: its settings column with the mirrored columns put back.
+nlohmann::json settings_of(const db::EmailConfiguration& row, const plugin_host::Manifest& manifest);
+
+// The decrypted secrets of a row, by the names the plugin declares.
+std::map<std::string, std::string> secrets_of(const db::EmailConfiguration& row, const plugin_host::Manifest& manifest,
+                                              const crypto::SecretBox& box);
+
+// The row for display (API and CLI share it): every setting, and which secrets are set, by
+// name, never their values. Without a manifest (or, for the secrets kept together, a box)
+// secrets are listed by column.
+nlohmann::json view(const db::EmailConfiguration& row, const plugin_host::Manifest* manifest,
+                    const crypto::SecretBox* box);
 
 }  // namespace mailroom::email_config

@@ -33,6 +33,25 @@ const char* const kManifestSchema = R"json({
     "config_schema": { "type": ["object", "boolean"] },
     "secrets": { "type": "array", "uniqueItems": true,
                  "items": { "type": "string", "pattern": "^[a-z][a-z0-9_]*$" } },
+    "dsn": { "type": "object",
+      "propertyNames": { "pattern": "^[a-z][a-z0-9+.-]{0,31}$" },
+      "additionalProperties": {
+        "type": "object",
+        "additionalProperties": false,
+        "properties": {
+          "user": { "type": "string" }, "password": { "type": "string" },
+          "host": { "type": "string" }, "port": { "type": "string" },
+          "defaults": { "type": "object" }
+        }
+      } },
+    "columns": { "type": "object", "additionalProperties": false,
+      "properties": {
+        "smtp_host": { "type": "string" }, "smtp_port": { "type": "string" },
+        "smtp_username": { "type": "string" }, "smtp_password_encrypted": { "type": "string" },
+        "google_oauth_token_encrypted": { "type": "string" },
+        "google_oauth_refresh_token_encrypted": { "type": "string" },
+        "google_service_account_encrypted": { "type": "string" }
+      } },
     "capabilities": { "type": "object" }
   }
 })json";
@@ -47,6 +66,7 @@ const char* const kEmailCapabilitiesSchema = R"json({
     "open_tracking": { "type": "boolean" },
     "click_tracking": { "type": "boolean" },
     "webhooks": { "type": "boolean" },
+    "requests_per_second": { "type": "number", "exclusiveMinimum": 0 },
     "quota": { "enum": ["none", "daily_hourly"] }
   }
 })json";
@@ -130,6 +150,42 @@ std::string read_manifest_section(const std::filesystem::path& file) {
 
 std::string host_toolchain() { return kToolchainTag; }
 
+bool is_setting(const Manifest& m, const std::string& name) {
+  return m.config_schema.is_object() && m.config_schema.contains("properties") &&
+         m.config_schema["properties"].is_object() && m.config_schema["properties"].contains(name);
+}
+bool is_secret(const Manifest& m, const std::string& name) {
+  return std::find(m.secrets.begin(), m.secrets.end(), name) != m.secrets.end();
+}
+
+// "dsn" and "columns" name settings and secrets: each name must be one the plugin declares,
+// and of the right sort (a port or a plain column is a setting, an encrypted column a secret).
+void check_mappings(const std::filesystem::path& file, const Manifest& m, const json& body) {
+  if (m.kind != PluginKind::email && (body.contains("dsn") || body.contains("columns")))
+    refuse(file, "invalid manifest: \"dsn\" and \"columns\" are for email plugins");
+  for (const auto& [scheme, mapping] : m.dsn) {
+    for (const auto& [part, target] : mapping.parts) {
+      const bool setting = is_setting(m, target);
+      if (!setting && !is_secret(m, target))
+        refuse(file, "invalid manifest: dsn scheme '" + scheme + "' maps its " + part + " to '" + target +
+                         "', which is neither a config_schema property nor a declared secret");
+      if (part == "port" && !setting)
+        refuse(file, "invalid manifest: dsn scheme '" + scheme + "' maps its port to '" + target +
+                         "', which is not a config_schema property");
+    }
+    for (const auto& [name, value] : mapping.defaults.items())
+      if (!is_setting(m, name))
+        refuse(file, "invalid manifest: dsn scheme '" + scheme + "' defaults '" + name +
+                         "', which is not a config_schema property");
+  }
+  for (const auto& [column, target] : m.columns) {
+    const bool secret_column = column.ends_with("_encrypted");
+    if (secret_column ? !is_secret(m, target) : !is_setting(m, target))
+      refuse(file, "invalid manifest: column " + column + " mirrors '" + target + "', which is not a declared " +
+                       (secret_column ? "secret" : "config_schema property"));
+  }
+}
+
 std::variant<EmailCapabilities, DnsCapabilities> parse_capabilities(PluginKind kind,
                                                                     const json& declared) {
   if (kind == PluginKind::email) {
@@ -140,6 +196,7 @@ std::variant<EmailCapabilities, DnsCapabilities> parse_capabilities(PluginKind k
     c.open_tracking = declared.value("open_tracking", false);
     c.click_tracking = declared.value("click_tracking", false);
     c.webhooks = declared.value("webhooks", false);
+    c.requests_per_second = declared.value("requests_per_second", 0.0);
     c.quota = declared.value("quota", std::string("none")) == "daily_hourly" ? QuotaModel::daily_hourly
                                                                           : QuotaModel::none;
     return c;
@@ -219,6 +276,16 @@ Manifest read_manifest(const std::filesystem::path& file) {
   m.endpoint = body.value("endpoint", std::string());
   m.config_schema = body["config_schema"];
   m.secrets = body.value("secrets", std::vector<std::string>{});
+  const json dsn = body.value("dsn", json::object());  // must outlive items()
+  for (const auto& [scheme, mapping] : dsn.items()) {
+    DsnScheme parsed;
+    for (const char* part : {"user", "password", "host", "port"})
+      if (mapping.contains(part)) parsed.parts[part] = mapping[part].get<std::string>();
+    parsed.defaults = mapping.value("defaults", json::object());
+    m.dsn[scheme] = std::move(parsed);
+  }
+  m.columns = body.value("columns", std::map<std::string, std::string>{});
+  check_mappings(file, m, body);
   m.capabilities = body.value("capabilities", json::object());
   m.parsed_capabilities = parse_capabilities(m.kind, m.capabilities);
   try {

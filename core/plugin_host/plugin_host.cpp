@@ -144,6 +144,11 @@ const Plugin& PluginHost::load(const std::filesystem::path& file, bool enable) {
     if (entry->plugin.manifest.name == manifest.name)
       throw PluginRefused(file.string() + ": plugin name '" + manifest.name +
                           "' is already taken by " + entry->plugin.manifest.file.string());
+  for (const auto& [scheme, mapping] : manifest.dsn)
+    for (const auto& entry : entries_)
+      if (enable && entry->plugin.loaded && entry->plugin.manifest.dsn.contains(scheme))
+        throw PluginRefused(file.string() + ": DSN scheme '" + scheme + "' is already owned by plugin '" +
+                            entry->plugin.manifest.name + "' (" + entry->plugin.manifest.file.string() + ")");
 
   auto entry = std::make_unique<Entry>();
   entry->canonical = canonical;
@@ -195,6 +200,14 @@ const Plugin* PluginHost::find(std::string_view name) const {
   for (const auto& entry : entries_)
     if (entry->plugin.manifest.name == name) return &entry->plugin;
   return nullptr;
+}
+
+const Plugin* PluginHost::find_by_scheme(std::string_view scheme) const {
+  const Plugin* found = nullptr;
+  for (const auto& entry : entries_)
+    if (entry->plugin.manifest.dsn.contains(std::string(scheme)) && (found == nullptr || entry->plugin.loaded))
+      found = &entry->plugin;
+  return found;
 }
 
 const PluginHost::Entry& PluginHost::entry_for(std::string_view name, PluginKind kind) const {

@@ -40,6 +40,12 @@ class PluginError : public std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
+// How one DSN scheme's URL becomes a configuration (manifest "dsn").
+struct DsnScheme {
+  std::map<std::string, std::string> parts;  // "user" | "password" | "host" | "port" -> setting or secret
+  nlohmann::json defaults = nlohmann::json::object();  // settings the scheme implies
+};
+
 struct Manifest {
   std::filesystem::path file;
   int abi_version = 0;
@@ -51,6 +57,8 @@ struct Manifest {
   std::string endpoint;
   nlohmann::json config_schema;
   std::vector<std::string> secrets;
+  std::map<std::string, DsnScheme> dsn;        // scheme -> its mapping (email plugins)
+  std::map<std::string, std::string> columns;  // seed column -> setting or secret it mirrors
   nlohmann::json capabilities;  // as declared, validated
   std::variant<EmailCapabilities, DnsCapabilities> parsed_capabilities;
 };
@@ -95,6 +103,9 @@ class PluginHost {
 
   std::vector<const Plugin*> plugins() const;
   const Plugin* find(std::string_view name) const;
+  // The plugin that owns DSN scheme `scheme` (a loaded one first, else one found but not
+  // enabled, whose manifest still describes the DSN), or null.
+  const Plugin* find_by_scheme(std::string_view scheme) const;
 
   // Validates the configuration against the plugin's config_schema and its secrets against
   // the declared names, then calls the plugin's factory. Throws PluginError. The returned

@@ -1,7 +1,11 @@
 #include "queue.hpp"
 
 #include "email_config.hpp"
+#include "outgoing.hpp"
+#include "providers.hpp"
 #include "templates.hpp"
+
+#include <mailroom/mime.hpp>
 
 #include <chrono>
 #include <map>
@@ -29,7 +33,25 @@ std::string send_at_problem(const std::string& text) {
   return "";
 }
 
-std::vector<EnqueueResult> enqueue_in_transaction(db::Pool& pool, const std::vector<EmailRequest>& requests,
+// What the configuration's plugin declares it cannot send is refused now, not at send time.
+std::string capability_refusal(const db::NewQueuedEmail& row, const db::EmailConfiguration& config,
+                               const plugin_host::PluginHost& plugins) {
+  const auto* plugin = plugins.find(config.plugin_name());
+  if (plugin == nullptr || plugin->manifest.kind != plugin_host::PluginKind::email)
+    return "email configuration " + config.id + " needs the email plugin '" + config.plugin_name() +
+           "', which is not installed here, so what it can send is unknown";
+  const OutgoingEmail email = to_outgoing(row);
+  std::size_t encoded = 0;
+  try {
+    encoded = mime::build(email.message).data.size();
+  } catch (const ProviderError& e) {
+    return e.info().message;
+  }
+  return providers::email_refusal(email, encoded, plugin->manifest);
+}
+
+std::vector<EnqueueResult> enqueue_in_transaction(db::Pool& pool, const plugin_host::PluginHost& plugins,
+                                                  const std::vector<EmailRequest>& requests,
                                                   const std::string& actor_id) {
   db::EmailConfigurations configurations(pool);
   db::Templates templates(pool);
@@ -101,6 +123,7 @@ std::vector<EnqueueResult> enqueue_in_transaction(db::Pool& pool, const std::vec
     row.subject = content.subject;
     row.text_body = content.text_body;
     row.html_body = content.html_body;
+    if (const auto why = capability_refusal(row, config, plugins); !why.empty()) fail(why);
     row_of_request[i] = rows.size();
     rows.push_back(std::move(row));
   }
@@ -144,11 +167,11 @@ std::vector<EnqueueResult> enqueue_in_transaction(db::Pool& pool, const std::vec
 
 }  // namespace
 
-std::vector<EnqueueResult> enqueue(db::Pool& pool, const std::vector<EmailRequest>& requests,
-                                   const std::string& actor_id) {
+std::vector<EnqueueResult> enqueue(db::Pool& pool, const plugin_host::PluginHost& plugins,
+                                   const std::vector<EmailRequest>& requests, const std::string& actor_id) {
   // One transaction: the configuration, template and suppression reads and the insert join it.
   std::vector<EnqueueResult> results;
-  db::transact(pool, actor_id, [&](pqxx::work&) { results = enqueue_in_transaction(pool, requests, actor_id); });
+  db::transact(pool, actor_id, [&](pqxx::work&) { results = enqueue_in_transaction(pool, plugins, requests, actor_id); });
   return results;
 }
 

@@ -63,9 +63,10 @@ struct EnqueueResult {
 
 inline constexpr std::size_t kMaxBodyBytes = 10 * 1024 * 1024;
 
-// All or nothing: every request is checked first; the writes are one transaction.
-std::vector<EnqueueResult> enqueue(db::Pool& pool, const std::vector<EmailRequest>& requests,
-                                   const std::string& actor_id);
+// All or nothing: every request is checked first (its fields, and what the configuration's
+// plugin declares it can send: providers::email_refusal); the writes are one transaction.
+std::vector<EnqueueResult> enqueue(db::Pool& pool, const plugin_host::PluginHost& plugins,
+                                   const std::vector<EmailRequest>& requests, const std::string& actor_id);
 
 // Retry delay before attempt `attempt` (1 = the first retry): attempt^4 seconds, ±10 %
 // jitter, capped at 6 hours.
@@ -91,12 +92,6 @@ struct WorkerStats {
 // Returns false when the deadline passed with sends still running.
 bool run_workers(db::Pool& pool, const plugin_host::PluginHost& host, const crypto::SecretBox& box,
                  const WorkerOptions& options, std::atomic<bool>& stop, WorkerStats& stats);
-
-// A provider for an email configuration: the plugin it names (or the one named like its
-// provider), its settings with the SMTP fields, and the decrypted secrets the plugin declares.
-// Throws ProviderError{permanent} when the configuration cannot be used.
-std::shared_ptr<EmailProvider> make_provider(const db::EmailConfiguration& row, const plugin_host::PluginHost& host,
-                                             const crypto::SecretBox& box);
 
 // One worker step, for tests and tools: claims one batch, sends it (or releases it when
 // `stop` is set) and writes the outcomes. Returns how many emails it claimed.

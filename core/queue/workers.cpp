@@ -1,7 +1,8 @@
-#include "email_config.hpp"
 #include "queue.hpp"
 
 #include "metrics.hpp"
+#include "outgoing.hpp"
+#include "providers.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -77,11 +78,10 @@ class Providers {
     if (it != cache_.end() && it->second.updated_at == row->updated_at) return it->second;
     if (!row->is_active) throw ProviderError(ErrorKind::permanent, "inactive", "the email configuration is inactive");
     Entry entry;
-    entry.provider = make_provider(*row, host_, box_);
-    const auto* loaded = host_.find(row->plugin.empty() ? row->provider : row->plugin);
+    entry.provider = providers::make_email_provider(*row, host_, box_);
+    const auto& plugin = providers::loaded_plugin(host_, row->plugin_name(), plugin_host::PluginKind::email);
     entry.provider_name = row->provider;
-    const auto* caps = std::get_if<EmailCapabilities>(&loaded->manifest.parsed_capabilities);
-    entry.quota_gate = row->provider == "google_workspace" || (caps != nullptr && caps->quota == QuotaModel::daily_hourly);
+    entry.quota_gate = std::get<EmailCapabilities>(plugin.manifest.parsed_capabilities).quota == QuotaModel::daily_hourly;
     entry.updated_at = row->updated_at;
     return cache_[configuration_id] = std::move(entry);
   }
@@ -94,20 +94,9 @@ class Providers {
   std::set<std::string> checked_;
 };
 
-OutgoingEmail to_outgoing(const db::ClaimedEmail& e) {
-  OutgoingEmail out;
+OutgoingEmail to_outgoing_email(const db::ClaimedEmail& e) {
+  OutgoingEmail out = to_outgoing(e);
   out.id = e.id;
-  out.envelope.mail_from = e.from_address;
-  out.envelope.rcpt_to.push_back(e.recipient_email);
-  out.envelope.rcpt_to.insert(out.envelope.rcpt_to.end(), e.cc.begin(), e.cc.end());
-  out.envelope.rcpt_to.insert(out.envelope.rcpt_to.end(), e.bcc.begin(), e.bcc.end());
-  out.message.from = {e.from_address, e.from_name};
-  out.message.to.push_back({e.recipient_email, e.recipient_name});
-  for (const auto& a : e.cc) out.message.cc.push_back({a, ""});
-  if (!e.reply_to_address.empty()) out.message.reply_to = Address{e.reply_to_address, ""};
-  out.message.subject = e.subject;
-  out.message.text_body = e.text_body;
-  out.message.html_body = e.html_body;
   return out;
 }
 
@@ -261,7 +250,7 @@ class Worker {
           throw ProviderError(ErrorKind::quota, "quota_exceeded", "Google Workspace sending quota used up",
                               std::chrono::seconds(static_cast<long>(quota.retry_in_seconds)));
       }
-      const auto receipt = entry.provider->send(to_outgoing(email));
+      const auto receipt = entry.provider->send(to_outgoing_email(email));
       db::Completion c;
       c.id = email.id;
       c.status = "sent";
@@ -309,28 +298,6 @@ class Worker {
 };
 
 }  // namespace
-
-std::shared_ptr<EmailProvider> make_provider(const db::EmailConfiguration& row, const plugin_host::PluginHost& host,
-                                             const crypto::SecretBox& box) {
-  const std::string plugin = row.plugin.empty() ? row.provider : row.plugin;
-  const auto* loaded = host.find(plugin);
-  if (loaded == nullptr || !loaded->loaded)
-    throw ProviderError(ErrorKind::permanent, "no_plugin", "no email plugin '" + plugin + "' is loaded");
-  plugin_host::ProviderSettings settings;
-  settings.config = row.settings;
-  if (!row.smtp_host.empty()) settings.config["host"] = row.smtp_host;
-  if (row.smtp_port) settings.config["port"] = *row.smtp_port;
-  if (!row.smtp_username.empty()) settings.config["username"] = row.smtp_username;
-  // Hand over only the secrets the plugin declares.
-  for (auto& [name, value] : email_config::open_secrets(row, box))
-    if (std::find(loaded->manifest.secrets.begin(), loaded->manifest.secrets.end(), name) != loaded->manifest.secrets.end())
-      settings.secrets[name] = std::move(value);
-  try {
-    return host.create_email_provider(plugin, std::move(settings));
-  } catch (const plugin_host::PluginError& e) {
-    throw ProviderError(ErrorKind::permanent, "plugin_error", e.what());
-  }
-}
 
 bool run_workers(db::Pool& pool, const plugin_host::PluginHost& host, const crypto::SecretBox& box,
                  const WorkerOptions& options, std::atomic<bool>& stop, WorkerStats& stats) {

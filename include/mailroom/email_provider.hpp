@@ -81,6 +81,7 @@ struct EmailCapabilities {
   bool open_tracking = false;
   bool click_tracking = false;
   bool webhooks = false;                // parse_webhook() is implemented
+  double requests_per_second = 0;       // the host paces calls to one configuration; 0 = unpaced
   QuotaModel quota = QuotaModel::none;  // daily_hourly: the host's quota gate applies
 };
 

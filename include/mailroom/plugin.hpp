@@ -13,10 +13,10 @@
 //     "capabilities": { "max_recipients": 50, "max_message_bytes": 10485760 }
 //   })json")
 //
-// The macro stores the manifest, the SDK's ABI version and the toolchain tag in the
-// library's ".mailroom_manifest" section, which the host reads *before* it loads the
-// library: a plugin built for another ABI or toolchain is refused without running any of
-// its code. The manifest object's members:
+// The macro stores the manifest, the SDK's ABI version and the toolchain tag (compiler,
+// standard library, Boost and nlohmann_json versions) in the library's ".mailroom_manifest"
+// section, which the host reads *before* it loads the library: a plugin built for another ABI
+// or toolchain is refused without running any of its code. The manifest object's members:
 //   name           [a-z][a-z0-9_]*, unique among loaded plugins (required)
 //   version        the plugin's own version, free text (required)
 //   description    one line (required)
@@ -26,12 +26,26 @@
 //   secrets        names of the secret settings (passwords, API keys); the host keeps them
 //                  encrypted and hands them over decrypted in PluginContext::secrets
 //   endpoint       the provider's default base URL for PluginContext::http
+//   dsn            (email) the DSN schemes this plugin owns, each mapping the URL's parts to
+//                  a setting or secret name, with settings the scheme implies:
+//                    "dsn": { "hello+api": { "user": "token", "host": "region",
+//                                            "defaults": { "tls": "starttls" } } }
+//                  parts: "user", "password", "host", "port" (a setting). A host of
+//                  "default" counts as absent; query parameters become settings. A scheme
+//                  is owned by one loaded plugin only.
+//   columns        (email) which of the seed's email_configurations columns mirror a setting
+//                  (smtp_host, smtp_port, smtp_username) or a secret (smtp_password_encrypted,
+//                  google_oauth_token_encrypted, google_oauth_refresh_token_encrypted,
+//                  google_service_account_encrypted); other secrets are kept together,
+//                  encrypted, in secrets_encrypted
 //   capabilities   what the provider supports; anything not declared is not supported.
 //                  email: max_recipients, max_message_bytes (integers), attachments,
 //                         open_tracking, click_tracking, webhooks (booleans),
-//                         quota ("none" | "daily_hourly")
+//                         requests_per_second (number: the host paces calls to one
+//                         configuration), quota ("none" | "daily_hourly")
 //                  dns:   record_types (array of RecordType names), max_batch_size
-//                         (integer), requests_per_second (number), record_sets (boolean)
+//                         (integer), requests_per_second (number), record_sets (boolean),
+//                         min_ttl, max_ttl (integers)
 //
 // Rules of the road (Boost.DLL): build with mailroom_add_plugin() (hidden visibility, all
 // symbols resolved at link time), with the same compiler family and standard library as the
@@ -43,13 +57,16 @@
 #include <mailroom/email_provider.hpp>
 
 #include <boost/dll/alias.hpp>
+#include <boost/version.hpp>
+#include <nlohmann/json.hpp>
 
 #include <cstddef>
 #include <memory>
 
-// The SDK's binary interface version. Raised whenever a type a plugin sees changes layout
-// or a virtual function is added, removed or reordered.
-#define MAILROOM_ABI_VERSION 1
+// The SDK's binary interface version. Raised whenever a type a plugin sees changes layout,
+// a virtual function is added, removed or reordered, or the manifest's shape changes
+// (2: "dsn", "columns" and the email capability "requests_per_second").
+#define MAILROOM_ABI_VERSION 2
 
 #if defined(__clang__)
 #define MAILROOM_DETAIL_COMPILER_FAMILY "clang"
@@ -69,9 +86,20 @@
 #define MAILROOM_DETAIL_STDLIB "unknown-stdlib"
 #endif
 
-// Compiler family and standard library (with its ABI): what host and plugin must share for
-// C++ objects, exceptions and RTTI to cross the library boundary.
-#define MAILROOM_TOOLCHAIN_TAG MAILROOM_DETAIL_COMPILER_FAMILY "+" MAILROOM_DETAIL_STDLIB
+#define MAILROOM_DETAIL_STRINGIFY2(x) #x
+#define MAILROOM_DETAIL_STRINGIFY(x) MAILROOM_DETAIL_STRINGIFY2(x)
+
+// The libraries whose types cross the boundary (nlohmann::json in PluginContext, Boost.DLL's
+// aliases): a plugin built against other versions lays them out differently.
+#define MAILROOM_DETAIL_LIBRARIES                                                          \
+  "boost-" BOOST_LIB_VERSION "+nlohmann_json-" MAILROOM_DETAIL_STRINGIFY(                 \
+      NLOHMANN_JSON_VERSION_MAJOR) "." MAILROOM_DETAIL_STRINGIFY(NLOHMANN_JSON_VERSION_MINOR) "." \
+      MAILROOM_DETAIL_STRINGIFY(NLOHMANN_JSON_VERSION_PATCH)
+
+// Compiler family, standard library (with its ABI) and the boundary's libraries: what host
+// and plugin must share for C++ objects, exceptions and RTTI to cross the library boundary.
+#define MAILROOM_TOOLCHAIN_TAG \
+  MAILROOM_DETAIL_COMPILER_FAMILY "+" MAILROOM_DETAIL_STDLIB "+" MAILROOM_DETAIL_LIBRARIES
 
 namespace mailroom {
 
@@ -87,9 +115,6 @@ inline constexpr const char* kManifestSection = ".mailroom_manifest";
 inline constexpr const char* kAliasSection = "mailroom";
 
 }  // namespace mailroom
-
-#define MAILROOM_DETAIL_STRINGIFY2(x) #x
-#define MAILROOM_DETAIL_STRINGIFY(x) MAILROOM_DETAIL_STRINGIFY2(x)
 
 // Low level: writes a manifest record with explicit ABI version, toolchain tag and kind.
 // Plugins use MAILROOM_EMAIL_PLUGIN / MAILROOM_DNS_PLUGIN; the host's own tests use this

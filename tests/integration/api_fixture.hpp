@@ -31,7 +31,7 @@ class ApiFixture : public ::testing::Test {
       mailroom::db::EmailConfiguration c;
       c.id = *id = configs.new_id();
       c.user_id = user;
-      c.provider = "sendgrid";
+      c.provider = "fake_email";
       c.from_address = "sender@example.com";
       configs.create(c, user);
     }

@@ -85,10 +85,9 @@ class Generator {
     if (pattern == "^[0-9a-f]{16}$") return "0123456789abcdef";
     if (pattern == "^[A-Za-z0-9_-]{1,63}$") return "sel" + std::to_string(pick(10));
     if (!pattern.empty()) return one_of(std::vector<std::string>{"fake_email", "test_dns", "smtp_relay", "cloudflare", "nope"});
-    if (name == "dsn") return one_of(std::vector<std::string>{"smtp://u@relay.example:587", "smtps://relay.example", "sendgrid+api://KEY@default", "ftp://x"});
+    if (name == "dsn") return one_of(std::vector<std::string>{"smtp://u@relay.example:587", "smtps://relay.example", "fake://KEY@default", "ftp://x"});
     if (name == "name") return one_of(std::vector<std::string>{"fuzz.test", "www", "@", "mail.fuzz.test."});
     if (name == "value") return one_of(std::vector<std::string>{"v=spf1 -all", "192.0.2.1", "mx.example.net", "hello"});
-    if (name == "host") return "relay.example";
     if (name == "subject" || name == "text" || name == "text_body") return one_of(std::vector<std::string>{"Hi {{name}}", "plain", "é ✓"});
     return one_of(strings_);
   }

@@ -132,8 +132,14 @@ TEST_F(Api, MetricsCountRequestsAndQueueDepth) {
             std::string::npos) << m.body;
   EXPECT_NE(m.body.find("mailroom_http_request_duration_seconds_count{route=\"/v1/emails\"} 1"), std::string::npos) << m.body;
 
-  // A worker's attempt: sendgrid is not loaded here, so no provider is made ("unknown") and
-  // the email fails permanently.
+  // A worker's attempt: the configuration's plugin (sendgrid) is not loaded here, so no
+  // provider is made ("unknown") and the email fails permanently.
+  {
+    pqxx::connection c(url_);
+    pqxx::work tx(c);
+    tx.exec("UPDATE email_configurations SET provider = 'sendgrid' WHERE id = '" + alice_config_ + "'");
+    tx.commit();
+  }
   mailroom::queue::WorkerOptions options;
   options.worker_id = "metrics-test";
   std::atomic<bool> stop{false};
@@ -152,13 +158,16 @@ TEST_F(Api, EmailConfigurationsAreTheCallersOwnAndSecretsAreWriteOnly) {
   EXPECT_EQ(call("GET", "/v1/email-configurations/" + bob_config_, "mr_alice").status, 404);
   EXPECT_EQ(call("DELETE", "/v1/email-configurations/" + bob_config_, "mr_alice").status, 404);
 
-  const json create{{"dsn", "smtp://ada@relay.example:587"}, {"from", "ada@example.com"}, {"secret", "pw-Xq81-secret"}};
+  const json create{{"dsn", "smtp://ada@relay.example:587"}, {"from", "ada@example.com"}, {"secrets", {{"password", "pw-Xq81-secret"}}}};
   const auto created = call("POST", "/v1/email-configurations", "mr_alice", create.dump());
   ASSERT_EQ(created.status, 201) << created.body;
   EXPECT_EQ(created.body.find("pw-Xq81-secret"), std::string::npos) << "a secret came back";
   const json config = json::parse(created.body);
-  EXPECT_EQ(config["smtp_host"], "relay.example");
-  EXPECT_TRUE(config["secrets"].contains("smtp_password_encrypted"));
+  EXPECT_EQ(config["settings"]["host"], "relay.example");
+  EXPECT_EQ(config["settings"]["port"], 587);
+  EXPECT_TRUE(config["secrets"].contains("password"));
+  EXPECT_EQ(one("SELECT smtp_host FROM email_configurations WHERE id = '" + config["id"].get<std::string>() + "'"),
+            "relay.example") << "the seed's column mirrors the plugin's setting";
   EXPECT_EQ(one("SELECT user_id::text FROM email_configurations WHERE id = '" + config["id"].get<std::string>() + "'"), alice_);
   EXPECT_EQ(call("GET", "/v1/email-configurations/" + config["id"].get<std::string>(), "mr_alice").body.find("pw-Xq81"),
             std::string::npos);
@@ -171,7 +180,7 @@ TEST_F(Api, EmailConfigurationsAreTheCallersOwnAndSecretsAreWriteOnly) {
   const auto incomplete = call("POST", "/v1/email-configurations", "mr_alice",
                                json{{"dsn", "smtp://ada@relay.example"}, {"from", "ada@example.com"}}.dump());
   EXPECT_EQ(incomplete.status, 422);
-  EXPECT_NE(problem(incomplete)["detail"].get<std::string>().find("needs a password"), std::string::npos);
+  EXPECT_NE(problem(incomplete)["detail"].get<std::string>().find("username is set but neither the secret password nor oauth_token is"), std::string::npos);
 
   call("POST", "/v1/emails", "mr_alice", email_for(alice_config_).dump());
   EXPECT_EQ(call("DELETE", "/v1/email-configurations/" + alice_config_, "mr_alice").status, 409) << "emails refer to it";

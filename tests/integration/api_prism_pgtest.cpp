@@ -36,7 +36,7 @@ TEST(ApiThroughPrism, RequestsAndResponsesMatchTheOpenApiDocument) {
   mailroom::db::EmailConfiguration c;
   c.id = configs.new_id();
   c.user_id = alice;
-  c.provider = "sendgrid";
+  c.provider = "fake_email";
   c.from_address = "alice@example.com";
   configs.create(c, alice);
 
@@ -97,10 +97,10 @@ TEST(ApiThroughPrism, RequestsAndResponsesMatchTheOpenApiDocument) {
   expect(call("GET", "/v1/email-configurations", "mr_alice"), 200, "list configurations");
   expect(call("GET", "/v1/email-configurations/" + c.id, "mr_alice"), 200, "get a configuration");
   expect(call("GET", "/v1/email-configurations/" + c.id, "mr_bob"), 404, "get another user's configuration");
-  const json config{{"dsn", "smtp://ada@relay.example:587"}, {"from", "ada@example.com"}, {"secret", "pw"}};
+  const json config{{"dsn", "smtp://ada@relay.example:587"}, {"from", "ada@example.com"}, {"secrets", {{"password", "pw"}}}};
   const auto created = call("POST", "/v1/email-configurations", "mr_bob", config.dump());
   expect(created, 201, "create a configuration");
-  expect(call("POST", "/v1/email-configurations", "mr_bob", json{{"provider", "sendgrid"}, {"from", "b@example.com"}}.dump()),
+  expect(call("POST", "/v1/email-configurations", "mr_bob", json{{"provider", "smtp_relay"}, {"from", "b@example.com"}}.dump()),
          422, "create an incomplete configuration");
   expect(call("DELETE", "/v1/email-configurations/" + json::parse(created.body).value("id", ""), "mr_bob"), 204,
          "delete a configuration");

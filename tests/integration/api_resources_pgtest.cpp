@@ -20,8 +20,7 @@ class ApiResources : public ApiFixture {
     mailroom::db::EmailConfiguration c;
     c.id = configs.new_id();
     c.user_id = alice_;
-    c.provider = "sendgrid";
-    c.plugin = "fake_email";
+    c.provider = "fake_email";
     c.from_address = "alice@example.com";
     c.settings = {{"webhook_secret", "whsec-1"}};
     configs.create(c, alice_);
@@ -135,13 +134,14 @@ TEST_F(ApiResources, BadInputNamesTheFieldAndWritesNothing) {
   };
   const std::vector<Case> cases = {
       {"PATCH", "/v1/email-configurations/" + alice_config_, R"({"colour":"blue"})", 400, ""},
-      {"PATCH", "/v1/email-configurations/" + alice_config_, R"({"port":"x"})", 400, "/port"},
+      {"PATCH", "/v1/email-configurations/" + alice_config_, R"({"settings":"x"})", 400, "/settings"},
       {"PATCH", "/v1/email-configurations/" + alice_config_, "{not json", 400, ""},
       {"PUT", "/v1/templates/t1", R"({"subject":7,"text_body":"x"})", 400, "/subject"},
       {"PUT", "/v1/templates/t1", R"({"subject":"s"})", 400, "/text_body"},
       {"PUT", "/v1/templates/t1", R"({"subject":"{{#open}}","text_body":"x"})", 422, ""},
       {"POST", "/v1/dns/zones", R"({"name":"z.test","provider":"cloudflare","plugin":"test_dns","extra":1})", 400, ""},
-      {"POST", "/v1/dns/zones", R"({"name":"z.test","provider":"gandi"})", 400, "/provider"},
+      {"POST", "/v1/dns/zones", R"({"name":"z.test","provider":"Gandi DNS"})", 400, "/provider"},
+      {"POST", "/v1/dns/zones", R"({"name":"z.test","provider":"gandi"})", 422, ""},
       {"POST", "/v1/dns/zones", R"({"name":"z.test","provider":"cloudflare","plugin":"test_dns","settings":{}})", 422, ""},
       {"POST", "/v1/suppressions", R"({"email":"not-an-address"})", 400, "/email"},
       {"POST", "/v1/suppressions", R"({"email":"a@example.com","reason":"dislike"})", 400, "/reason"},
@@ -267,7 +267,16 @@ TEST_F(ApiResources, WebhooksAreVerifiedRecordedOnceAndMoveBouncesAndComplaints)
   EXPECT_EQ(one("SELECT reason FROM email_suppressions WHERE email = 'fay@example.com'"), "complaint");
   EXPECT_EQ(count("email_delivery_logs"), std::to_string(std::stoi(logs_before) + 3));
 
-  EXPECT_EQ(webhook(alice_config_, body, signature(body)).status, 404) << "sendgrid is not loaded: no webhooks";
+  {
+    pqxx::connection c(url_);
+    pqxx::work tx(c);
+    tx.exec("UPDATE email_configurations SET provider = 'smtp_relay' WHERE id = '" + alice_config_ + "'");
+    tx.commit();
+  }
+  const auto undeclared = webhook(alice_config_, body, signature(body));
+  EXPECT_EQ(undeclared.status, 404);
+  EXPECT_NE(undeclared.body.find("plugin smtp_relay does not declare the capability webhooks"), std::string::npos)
+      << undeclared.body;
   EXPECT_EQ(webhook("00000000-0000-0000-0000-000000000000", body, signature(body)).status, 404);
   const auto garbled = webhook(config, "[1,2]", signature("[1,2]"));
   EXPECT_EQ(garbled.status, 400);

@@ -36,7 +36,7 @@ class DnsCli : public ::testing::Test {
 };
 
 TEST_F(DnsCli, EmailSetupThenPlanApplyValidate) {
-  const auto config = mailroom("email-config add --user ada@example.test --provider smtp_relay --host 192.0.2.25 --tls none "
+  const auto config = mailroom("email-config add --user ada@example.test --provider smtp_relay --setting host=192.0.2.25 --setting tls=none "
                                "--from ada@example.test");
   ASSERT_EQ(config.status, 0) << config.output;
   const auto setup = mailroom("dns email-setup example.test --user ada@example.test --mx '10 mx1.example.net' "

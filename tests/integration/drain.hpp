@@ -35,8 +35,7 @@ inline Drain queue_fake_emails(const std::string& url, const std::filesystem::pa
   db::EmailConfiguration config;
   config.id = configs.new_id();
   config.user_id = user.id;
-  config.provider = "sendgrid";
-  config.plugin = "fake_email";
+  config.provider = "fake_email";
   config.from_address = "ada@example.com";
   config.settings = {{"record_file", d.record.string()}, {"delay_ms", delay_ms}};
   configs.create(config, user.id);
@@ -47,7 +46,9 @@ inline Drain queue_fake_emails(const std::string& url, const std::filesystem::pa
     requests[i].subject = "email " + std::to_string(i);
     requests[i].text_body = "body";
   }
-  queue::enqueue(pool, requests, user.id);
+  plugin_host::PluginHost plugins;
+  plugins.load(std::filesystem::path(MAILROOM_PLUGIN_DIR) / "fake_email.so", false);  // its manifest only
+  queue::enqueue(pool, plugins, requests, user.id);
   return d;
 }
 

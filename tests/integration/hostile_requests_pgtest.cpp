@@ -138,7 +138,7 @@ TEST_F(Hostile, BadInputIsA4xxNamingTheField) {
 TEST_F(Hostile, ConfigurationsAreCheckedWhenCreatedNotWhenSent) {
   ASSERT_TRUE(serve_.healthy());
   const std::string t = "mr_alice_token";
-  const json base{{"provider", "sendgrid"}, {"plugin", "fake_email"}, {"from", "a@example.com"}, {"secret", "key"}};
+  const json base{{"provider", "fake_email"}, {"from", "a@example.com"}, {"secrets", {{"api_key", "key"}}}};
   auto with = [&](json changes) {
     json b = base;
     b.update(changes);
@@ -147,8 +147,8 @@ TEST_F(Hostile, ConfigurationsAreCheckedWhenCreatedNotWhenSent) {
   refused("POST", "/v1/email-configurations", t, with({{"from_name", "Ada\r\nBcc: x@example.com"}}),
           {422, "from_name contains a control character (13)"});
   refused("POST", "/v1/email-configurations", t,
-          json{{"dsn", "smtp://relay.example:25"}, {"from", "a@example.com"}, {"host", "relay\r\nRSET"}}.dump(),
-          {422, "host contains a control character (13)"});
+          json{{"dsn", "smtp://relay.example:25"}, {"from", "a@example.com"}, {"settings", {{"host", "relay\r\nRSET"}}}}.dump(),
+          {422, "settings.host contains a control character (13)"});
   refused("POST", "/v1/email-configurations", t, with({{"plugin", "no_such_plugin"}}), {422, "no email plugin 'no_such_plugin'"});
   refused("POST", "/v1/email-configurations", t, with({{"settings", {{"delay_ms", "slow"}}}}), {422, "delay_ms"});
   // A valid one works, and cannot be changed into one its plugin refuses.

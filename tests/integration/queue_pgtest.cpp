@@ -24,8 +24,9 @@ class Queue : public ::testing::Test {
     mailroom::migrate::Migrator(url_, mailroom::migrate::embedded_migrations(), progress).up();
     fs::create_directories(state_);
     host_.load(fs::path(MAILROOM_PLUGIN_DIR) / "fake_email.so");
+    host_.load(fs::path(MAILROOM_PLUGIN_DIR) / "fake_quota_email.so");
     user_ = one("INSERT INTO users (email) VALUES ('ada@example.com') RETURNING id::text");
-    config_ = make_config("sendgrid");
+    config_ = make_config("fake_email");
   }
   void TearDown() override { fs::remove_all(state_); }
 
@@ -34,7 +35,6 @@ class Queue : public ::testing::Test {
     c.id = configs_.new_id();
     c.user_id = user_;
     c.provider = provider;
-    c.plugin = "fake_email";
     c.from_address = "ada@example.com";
     c.settings = json{{"state_dir", state_.string()}, {"record_file", (state_ / "record").string()}};
     configs_.create(c, user_);
@@ -56,7 +56,7 @@ class Queue : public ::testing::Test {
     r.max_retries = max_retries;
     return r;
   }
-  std::string enqueue(const EmailRequest& r) { return mailroom::queue::enqueue(pool_, {r}, user_).at(0).id; }
+  std::string enqueue(const EmailRequest& r) { return mailroom::queue::enqueue(pool_, host_, {r}, user_).at(0).id; }
   std::size_t pass(bool stopping = false) {
     std::atomic<bool> stop{stopping};
     return mailroom::queue::process_batch(pool_, host_, box_, options_, stop, stats_);
@@ -96,7 +96,7 @@ TEST_F(Queue, QueuedSendingSentWithTheirLogs) {
   EXPECT_EQ(field(id, "sent_at IS NOT NULL"), "true");
   EXPECT_EQ(field(id, "locked_by IS NULL"), "true");
   EXPECT_EQ(log(id), (std::vector<std::string>{"queued/enqueued", "sending/claimed", "sent/accepted"}));
-  EXPECT_EQ(one("SELECT provider FROM email_delivery_logs WHERE event_type = 'sent'"), "sendgrid");
+  EXPECT_EQ(one("SELECT provider FROM email_delivery_logs WHERE event_type = 'sent'"), "fake_email");
   EXPECT_EQ(pass(), 0u);
 }
 
@@ -185,7 +185,7 @@ TEST_F(Queue, QuotaGateReschedulesToTheResetAndCountsAgainAfterIt) {
   const FixedClock clock(midnight - minutes(30));
   options_.clock = &clock;
   const std::string at = "to_timestamp(" + std::to_string(duration_cast<seconds>(clock.now().time_since_epoch()).count()) + ")";
-  config_ = make_config("google_workspace");
+  config_ = make_config("fake_quota_email");
   one("INSERT INTO google_workspace_quota (user_id, daily_quota_limit, daily_quota_reset_at, hourly_quota_reset_at) "
       "VALUES ('" + user_ + "', 2, " + at + " + interval '3 hours', " + at + " + interval '20 minutes')");
   std::vector<std::string> ids;
@@ -216,7 +216,7 @@ TEST_F(Queue, QuotaWindowsOpenAtTheClocksTimeNotTheDatabases) {
   using namespace std::chrono;
   const FixedClock clock(sys_days(year(2030) / 6 / 15) + hours(13) + minutes(5));
   options_.clock = &clock;
-  config_ = make_config("google_workspace");
+  config_ = make_config("fake_quota_email");
   enqueue(email("first"));
   pass();
   EXPECT_EQ(one("SELECT daily_quota_reset_at = '2030-06-16T00:00:00Z' AND hourly_quota_reset_at = '2030-06-15T14:00:00Z' "
@@ -227,29 +227,29 @@ TEST_F(Queue, QuotaWindowsOpenAtTheClocksTimeNotTheDatabases) {
 TEST_F(Queue, IdempotencyKeyReturnsTheFirstEmail) {
   auto r = email("once");
   r.idempotency_key = "order-42";
-  const auto first = mailroom::queue::enqueue(pool_, {r}, user_).at(0);
-  const auto again = mailroom::queue::enqueue(pool_, {r}, user_).at(0);
+  const auto first = mailroom::queue::enqueue(pool_, host_, {r}, user_).at(0);
+  const auto again = mailroom::queue::enqueue(pool_, host_, {r}, user_).at(0);
   EXPECT_FALSE(first.duplicate);
   EXPECT_TRUE(again.duplicate);
   EXPECT_EQ(again.id, first.id);
   EXPECT_EQ(one("SELECT count(*)::text FROM email_queue"), "1");
   pass();
-  EXPECT_EQ(mailroom::queue::enqueue(pool_, {r}, user_).at(0).id, first.id) << "sent emails keep their key";
+  EXPECT_EQ(mailroom::queue::enqueue(pool_, host_, {r}, user_).at(0).id, first.id) << "sent emails keep their key";
   // A failed email frees its key.
   one("UPDATE email_queue SET status = 'failed'");
-  EXPECT_NE(mailroom::queue::enqueue(pool_, {r}, user_).at(0).id, first.id);
+  EXPECT_NE(mailroom::queue::enqueue(pool_, host_, {r}, user_).at(0).id, first.id);
 }
 
 TEST_F(Queue, SuppressedRecipientsAreDroppedWithAReason) {
   mailroom::db::Suppressions(pool_).add(user_, "Bob@Example.com", "hard_bounce");
   mailroom::db::Suppressions(pool_).add(user_, "carol@example.com", "complaint");
-  const auto blocked = mailroom::queue::enqueue(pool_, {email("x")}, user_).at(0);
+  const auto blocked = mailroom::queue::enqueue(pool_, host_, {email("x")}, user_).at(0);
   EXPECT_EQ(blocked.id, "");
   EXPECT_EQ(blocked.not_queued, "recipient bob@example.com is suppressed");
   auto r = email("y");
   r.to = "dave@example.com";
   r.cc = {"carol@example.com", "erin@example.com"};
-  const auto kept = mailroom::queue::enqueue(pool_, {r}, user_).at(0);
+  const auto kept = mailroom::queue::enqueue(pool_, host_, {r}, user_).at(0);
   EXPECT_EQ(kept.suppressed, (std::vector<std::string>{"carol@example.com"}));
   EXPECT_EQ(field(kept.id, "cc"), "{erin@example.com}");
 }
@@ -261,7 +261,7 @@ TEST_F(Queue, StrictTemplatesAndBadInputWriteNothing) {
   t.template_name = "password_reset";
   t.data = json{{"name", "Bob"}};
   try {
-    mailroom::queue::enqueue(pool_, {email("fine"), t}, user_);
+    mailroom::queue::enqueue(pool_, host_, {email("fine"), t}, user_);
     FAIL();
   } catch (const EnqueueError& e) {
     EXPECT_EQ(std::string(e.what()),
@@ -270,10 +270,10 @@ TEST_F(Queue, StrictTemplatesAndBadInputWriteNothing) {
   }
   auto bad = email("x");
   bad.to = "not-an-address";
-  EXPECT_THROW(mailroom::queue::enqueue(pool_, {email("fine"), bad}, user_), EnqueueError);
+  EXPECT_THROW(mailroom::queue::enqueue(pool_, host_, {email("fine"), bad}, user_), EnqueueError);
   EXPECT_EQ(one("SELECT count(*)::text FROM email_queue"), "0") << "one bad email writes none";
   t.data = json{{"name", "Bob"}, {"reset_url", "https://x.example/r?a=1&b=2"}, {"expires_in", "1 hour"}};
-  const auto id = mailroom::queue::enqueue(pool_, {t}, user_).at(0).id;
+  const auto id = mailroom::queue::enqueue(pool_, host_, {t}, user_).at(0).id;
   EXPECT_EQ(field(id, "subject"), "Reset your password");
   EXPECT_NE(field(id, "html_body").find("https://x.example/r?a=1&amp;b=2"), std::string::npos);
   EXPECT_NE(field(id, "text_body").find("https://x.example/r?a=1&b=2"), std::string::npos);
@@ -291,7 +291,7 @@ TEST_F(Queue, AUsersTemplateWinsOverTheSystemOne) {
   t.to = "bob@example.com";
   t.template_name = "welcome";
   t.data = json{{"name", "Bob"}};
-  EXPECT_EQ(field(mailroom::queue::enqueue(pool_, {t}, user_).at(0).id, "subject"), "Hey Bob!");
+  EXPECT_EQ(field(mailroom::queue::enqueue(pool_, host_, {t}, user_).at(0).id, "subject"), "Hey Bob!");
 }
 
 TEST_F(Queue, LateCompletionNeverOverwritesARescue) {

@@ -154,11 +154,14 @@ TEST_F(Schema, EnumeratedValuesAreEnforced) {
   for (const char* type : {"A", "AAAA", "CNAME", "MX", "TXT", "SPF", "DKIM", "DMARC"})
     EXPECT_TRUE(accepts(dns + "'cloudflare', '" + type + "', 'x.example', 'v', 'pending')")) << type;
   EXPECT_FALSE(accepts(dns + "'cloudflare', 'NS', 'x.example', 'v', 'pending')"));
-  EXPECT_FALSE(accepts(dns + "'godaddy', 'TXT', 'x.example', 'v', 'pending')"));
+  // Migration 010: any plugin's name, nothing that is not one.
+  EXPECT_TRUE(accepts(dns + "'godaddy', 'TXT', 'x.example', 'v', 'pending')"));
+  EXPECT_FALSE(accepts(dns + "'Go Daddy', 'TXT', 'x.example', 'v', 'pending')"));
   for (const char* status : {"pending", "active", "failed", "invalid"})
     EXPECT_TRUE(accepts(dns + "'route53', 'TXT', 'x.example', 'v', '" + status + "')")) << status;
   EXPECT_FALSE(accepts(dns + "'route53', 'TXT', 'x.example', 'v', 'done')"));
-  EXPECT_FALSE(accepts("INSERT INTO email_configurations (user_id, provider) VALUES ('" + user + "', 'mailgun')"));
+  EXPECT_TRUE(accepts("INSERT INTO email_configurations (user_id, provider) VALUES ('" + user + "', 'mailgun')"));
+  EXPECT_FALSE(accepts("INSERT INTO email_configurations (user_id, provider) VALUES ('" + user + "', 'mail gun')"));
   EXPECT_FALSE(accepts("INSERT INTO email_configurations (user_id, provider, smtp_password_encrypted) VALUES ('" +
                        user + "', 'smtp_relay', 'plaintext-password')"));
 }

@@ -27,12 +27,12 @@ TEST(SmtpEndToEnd, SendThenServeDeliversToTheRelay) {
   const CommandResult config = mailroom("email-config add --user ada@example.com --dsn smtp://ada@127.0.0.1:" +
                                             std::to_string(server.port()) + " --from ada@example.com --setting ca_file=" +
                                             (mailroom::testing::certificate_dir() / "cert.pem").string() +
-                                            " --dkim-domain example.com --dkim-selector e2e --dkim-key-file " + key_file +
-                                            " --secret-stdin",
+                                            " --setting dkim_domain=example.com --setting dkim_selector=e2e"
+                                            " --secret dkim_private_key=file:" + key_file + " --secret password",
                                         "relay-pw-9");
   ASSERT_EQ(config.status, 0) << config.output;
   const std::string config_id = config.output.substr(0, 36);
-  const auto publish = config.output.find("publish this TXT record at e2e._domainkey.example.com:\n  ");
+  const auto publish = config.output.find("DKIM e2e._domainkey.example.com  ");
   ASSERT_NE(publish, std::string::npos) << config.output;
   std::string record = config.output.substr(config.output.find("v=DKIM1", publish));
   record = record.substr(0, record.find('\n'));

@@ -132,8 +132,24 @@ class FakeEmail final : public mailroom::EmailProvider {
 
 }  // namespace
 
+// Built three times (tests/plugins/CMakeLists.txt): fake_email, and variants that declare
+// a quota model or a request rate, for the host's policies that follow a manifest.
+#if defined(FAKE_EMAIL_QUOTA)
+#define FAKE_EMAIL_NAME "fake_quota_email"
+#define FAKE_EMAIL_SCHEME "fake+quota"
+#define FAKE_EMAIL_EXTRA_CAPABILITIES ", \"quota\": \"daily_hourly\""
+#elif defined(FAKE_EMAIL_PACED)
+#define FAKE_EMAIL_NAME "fake_paced_email"
+#define FAKE_EMAIL_SCHEME "fake+paced"
+#define FAKE_EMAIL_EXTRA_CAPABILITIES ", \"requests_per_second\": 20"
+#else
+#define FAKE_EMAIL_NAME "fake_email"
+#define FAKE_EMAIL_SCHEME "fake"
+#define FAKE_EMAIL_EXTRA_CAPABILITIES ""
+#endif
+
 MAILROOM_EMAIL_PLUGIN(FakeEmail, R"json({
-  "name": "fake_email",
+  "name": ")json" FAKE_EMAIL_NAME R"json(",
   "version": "1.0.0",
   "description": "Test double: outcome chosen by the subject, accepted emails recorded in a file",
   "config_schema": {
@@ -146,5 +162,8 @@ MAILROOM_EMAIL_PLUGIN(FakeEmail, R"json({
       "webhook_secret": { "type": "string", "description": "the HMAC key of parse_webhook()" }
     }
   },
-  "capabilities": { "max_recipients": 100, "max_message_bytes": 10485760, "webhooks": true }
+  "secrets": ["api_key"],
+  "dsn": { ")json" FAKE_EMAIL_SCHEME R"json(": { "user": "api_key" } },
+  "capabilities": { "max_recipients": 100, "max_message_bytes": 10485760, "webhooks": true )json"
+  FAKE_EMAIL_EXTRA_CAPABILITIES R"json( }
 })json")

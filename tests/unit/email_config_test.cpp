@@ -1,3 +1,5 @@
+// Email configurations from what a plugin's manifest declares: DSN schemes and how their
+// parts map, settings typed by the schema, declared secrets, the seed's mirrored columns.
 #include "email_config.hpp"
 
 #include "error_of.hpp"
@@ -9,110 +11,139 @@ namespace {
 using mailroom::email_config::apply;
 using mailroom::email_config::Input;
 using mailroom::email_config::InputError;
-using mailroom::email_config::parse_dsn;
+using mailroom::email_config::manifest_for;
+using nlohmann::json;
 
-TEST(Dsn, Smtp) {
-  const auto in = parse_dsn("smtp://ada:p%40ss@relay.example:2525");
-  EXPECT_EQ(in.provider, "smtp_relay");
-  EXPECT_EQ(in.host, "relay.example");
-  EXPECT_EQ(in.port, 2525);
-  EXPECT_EQ(in.username, "ada");
-  EXPECT_EQ(in.secret, "p@ss");
-  EXPECT_TRUE(in.secret_from_dsn);
-  EXPECT_EQ(in.tls, "starttls");
-  EXPECT_EQ(parse_dsn("smtp://relay.example").port, 587);
-  const auto tls = parse_dsn("smtps://ada@relay.example");
-  EXPECT_EQ(tls.port, 465);
-  EXPECT_EQ(tls.tls, "implicit");
-  EXPECT_FALSE(tls.secret.has_value());
-}
-
-TEST(Dsn, SendGrid) {
-  const auto in = parse_dsn("sendgrid+api://SG.key@default");
-  EXPECT_EQ(in.provider, "sendgrid");
-  EXPECT_EQ(in.secret, "SG.key");
-}
-
-TEST(Dsn, ErrorsNeverQuoteTheDsn) {
-  EXPECT_EQ(error_of<InputError>([] { parse_dsn("mailgun://secretkey@default"); }), "unknown DSN scheme 'mailgun' (smtp, smtps, sendgrid+api)");
-  EXPECT_EQ(error_of<InputError>([] { parse_dsn("not a url secretkey"); }),
-            "the DSN is not a URL of the form scheme://user:password@host:port");
-  EXPECT_EQ(error_of<InputError>([] { parse_dsn("smtp://user:secretkey@"); }), "the DSN names no host (smtp://user@relay.example:587)");
-  EXPECT_EQ(error_of<InputError>([] { parse_dsn("sendgrid+api://@default"); }), "the DSN carries no API key (sendgrid+api://KEY@default)");
-}
-
-class Apply : public ::testing::Test {
+class Plugins : public ::testing::Test {
  protected:
+  static void SetUpTestSuite() {
+    plugins_ = new mailroom::plugin_host::PluginHost;
+    plugins_->load_directory(MAILROOM_TEST_PLUGIN_DIR);
+  }
+  static void TearDownTestSuite() { delete plugins_; }
+  static Input dsn(const std::string& text) { return mailroom::email_config::parse_dsn(text, *plugins_); }
+  static const mailroom::plugin_host::Manifest& manifest(const std::string& name) { return manifest_for(name, *plugins_); }
+
+  static mailroom::plugin_host::PluginHost* plugins_;
   mailroom::crypto::SecretBox box_{mailroom::crypto::KeyRing::parse(mailroom::crypto::generate_key_entry("k1"), "t")};
   mailroom::db::EmailConfiguration row_;
   void SetUp() override { row_.id = "00000000-0000-4000-8000-000000000001"; }
 };
+mailroom::plugin_host::PluginHost* Plugins::plugins_ = nullptr;
 
-TEST_F(Apply, ChecksEachProvidersNeeds) {
-  Input in;
-  in.provider = "smtp_relay";
-  in.from_address = "a@example.com";
-  EXPECT_EQ(error_of<InputError>([&] { apply(in, row_, box_, true); }), "smtp_relay needs a host (host, or a smtp:// DSN)");
-  in.host = "relay.example";
-  in.username = "ada";
-  EXPECT_EQ(error_of<InputError>([&] { apply(in, row_, box_, true); }),
-            "smtp_relay with a username needs a password (the secret)");
-  in.secret = "pw";
-  apply(in, row_, box_, true);
-  EXPECT_EQ(row_.smtp_port, 587);
-  EXPECT_EQ(row_.settings["tls"], "starttls");
-  EXPECT_EQ(mailroom::email_config::open_secrets(row_, box_).at("password"), "pw");
-  EXPECT_EQ(mailroom::email_config::view(row_).dump().find("pw\""), std::string::npos);
-
-  Input sg;
-  sg.provider = "sendgrid";
-  sg.from_address = "nope";
-  mailroom::db::EmailConfiguration other;
-  other.id = row_.id;
-  EXPECT_EQ(error_of<InputError>([&] { apply(sg, other, box_, true); }), "from: 'nope' is not an email address");
-  sg.from_address = "a@example.com";
-  EXPECT_EQ(error_of<InputError>([&] { apply(sg, other, box_, true); }),
-            "sendgrid needs an API key (the secret, or a sendgrid+api:// DSN)");
-
-  Input google;
-  google.provider = "google_workspace";
-  google.from_address = "a@example.com";
-  google.google_auth = "service_account";
-  google.secret = R"({"client_email": "x@y.iam.gserviceaccount.com"})";
-  EXPECT_EQ(error_of<InputError>([&] { apply(google, other, box_, true); }), "the service account key lacks client_email or private_key");
+TEST_F(Plugins, SmtpDsnMapsAsTheManifestSays) {
+  const auto in = dsn("smtp://ada:p%40ss@relay.example:2525?timeout_seconds=30");
+  EXPECT_EQ(in.provider, "smtp_relay");
+  EXPECT_EQ(in.settings, (json{{"host", "relay.example"}, {"port", 2525}, {"username", "ada"}, {"tls", "starttls"},
+                               {"timeout_seconds", 30}}));
+  EXPECT_EQ(in.secrets.at("password"), "p@ss");
+  EXPECT_TRUE(in.secret_from_dsn);
+  EXPECT_EQ(dsn("smtp://relay.example").settings["port"], 587);
+  const auto tls = dsn("smtps://ada@relay.example");
+  EXPECT_EQ(tls.settings["port"], 465);
+  EXPECT_EQ(tls.settings["tls"], "implicit");
+  EXPECT_TRUE(tls.secrets.empty());
 }
 
-TEST_F(Apply, UpdateKeepsWhatIsNotGivenAndProviderCannotChange) {
-  Input in = parse_dsn("smtp://ada@relay.example:25");
+TEST_F(Plugins, AnyPluginsSchemeWorks) {
+  const auto in = dsn("fake://KEY-1@default?delay_ms=5");
+  EXPECT_EQ(in.provider, "fake_email");
+  EXPECT_EQ(in.secrets.at("api_key"), "KEY-1");
+  EXPECT_EQ(in.settings, (json{{"delay_ms", 5}}));
+}
+
+TEST_F(Plugins, DsnErrorsNeverQuoteTheDsn) {
+  EXPECT_EQ(error_of<InputError>([] { dsn("mailgun://secretkey@default"); }).find("no installed email plugin owns the DSN scheme 'mailgun' (schemes: "), 0u);
+  EXPECT_EQ(error_of<InputError>([] { dsn("mailgun://secretkey@default"); }).find("secretkey"), std::string::npos);
+  EXPECT_EQ(error_of<InputError>([] { dsn("not a url secretkey"); }),
+            "the DSN is not a URL of the form scheme://user:password@host:port");
+  EXPECT_EQ(error_of<InputError>([] { dsn("fake://k@default/path"); }), "the DSN has a path, which DSNs do not take");
+  EXPECT_EQ(error_of<InputError>([] { dsn("fake://k:secretkey@default"); }),
+            "the DSN has a password, which fake:// DSNs do not take (see the plugin's docs)");
+  EXPECT_EQ(error_of<InputError>([] { dsn("fake://k@default?delay_ms=soon"); }), "settings.delay_ms must be an integer, got 'soon'");
+  EXPECT_EQ(error_of<InputError>([] { dsn("fake://default?api_key=secretkey"); }),
+            "the DSN's query names the secret 'api_key': give secrets as secrets, not in a URL");
+}
+
+TEST_F(Plugins, SettingsAndSecretsGoWhereTheManifestSays) {
+  Input in = dsn("smtp://ada@relay.example");
   in.from_address = "a@example.com";
-  in.secret = "pw";
-  apply(in, row_, box_, true);
+  in.secrets["password"] = "pw";
+  in.secrets["dkim_private_key"] = "PEM";
+  apply(in, row_, manifest("smtp_relay"), box_, true);
+  // The seed's columns stay filled for the seed's provider ...
+  EXPECT_EQ(row_.smtp_host, "relay.example");
+  EXPECT_EQ(row_.smtp_port, 587);
+  EXPECT_EQ(row_.smtp_username, "ada");
+  EXPECT_TRUE(row_.ciphertexts.contains("smtp_password_encrypted"));
+  // ... what no column mirrors stays in settings / secrets_encrypted ...
+  EXPECT_EQ(row_.settings, (json{{"tls", "starttls"}}));
+  EXPECT_TRUE(row_.ciphertexts.contains("secrets_encrypted"));
+  // ... and the plugin gets everything back by its own names.
+  EXPECT_EQ(mailroom::email_config::settings_of(row_, manifest("smtp_relay")),
+            (json{{"host", "relay.example"}, {"port", 587}, {"username", "ada"}, {"tls", "starttls"}}));
+  const auto secrets = mailroom::email_config::secrets_of(row_, manifest("smtp_relay"), box_);
+  EXPECT_EQ(secrets.at("password"), "pw");
+  EXPECT_EQ(secrets.at("dkim_private_key"), "PEM");
+  const auto shown = mailroom::email_config::view(row_, &manifest("smtp_relay"), &box_);
+  EXPECT_EQ(shown.dump().find("pw\""), std::string::npos);
+  EXPECT_EQ(shown["secrets"]["password"], "(set, key k1)");
+  EXPECT_EQ(shown["secrets"]["dkim_private_key"], "(set, key k1)");
+  EXPECT_EQ(shown["settings"]["host"], "relay.example");
+}
+
+TEST_F(Plugins, RefusesWhatThePluginDoesNotDeclare) {
+  Input in;
+  in.provider = "fake_email";
+  in.from_address = "nope";
+  EXPECT_EQ(error_of<InputError>([&] { apply(in, row_, manifest("fake_email"), box_, true); }), "from: 'nope' is not an email address");
+  in.from_address = "a@example.com";
+  in.secrets["password"] = "pw";
+  EXPECT_EQ(error_of<InputError>([&] { apply(in, row_, manifest("fake_email"), box_, true); }),
+            "unknown secret 'password': plugin fake_email declares api_key");
+  EXPECT_EQ(error_of<InputError>([] { manifest("mailgun"); }).find("no email plugin 'mailgun' is installed (installed: "), 0u);
+  EXPECT_EQ(error_of<InputError>([] { manifest("test_dns"); }).find("no email plugin 'test_dns' is installed"), 0u);
+}
+
+TEST_F(Plugins, UpdateKeepsWhatIsNotGivenAndProviderCannotChange) {
+  Input in = dsn("smtp://ada@relay.example:25");
+  in.from_address = "a@example.com";
+  in.secrets["password"] = "pw";
+  apply(in, row_, manifest("smtp_relay"), box_, true);
   Input change;
-  change.port = 2525;
-  apply(change, row_, box_, false);
+  change.settings = {{"port", 2525}};
+  apply(change, row_, manifest("smtp_relay"), box_, false);
   EXPECT_EQ(row_.smtp_host, "relay.example");
   EXPECT_EQ(row_.smtp_port, 2525);
   EXPECT_EQ(row_.from_address, "a@example.com");
+  Input removal;
+  removal.settings = {{"username", nullptr}};
+  apply(removal, row_, manifest("smtp_relay"), box_, false);
+  EXPECT_EQ(row_.smtp_username, "") << "null removes a setting (JSON merge patch)";
   Input other;
-  other.provider = "sendgrid";
-  EXPECT_EQ(error_of<InputError>([&] { apply(other, row_, box_, false); }),
+  other.provider = "fake_email";
+  EXPECT_EQ(error_of<InputError>([&] { apply(other, row_, manifest("smtp_relay"), box_, false); }),
             "provider cannot change (smtp_relay); remove the configuration and add a new one");
 }
 
-}  // namespace
-
-namespace {
-
-TEST_F(Apply, HeaderAndCommandFieldsMustBeOneLine) {
-  Input in = parse_dsn("smtp://relay.example:25");
+TEST_F(Plugins, HeaderAndCommandFieldsMustBeOneLine) {
+  Input in = dsn("smtp://relay.example:25");
   in.from_address = "a@example.com";
   in.from_name = "Ada\r\nBcc: victim@example.com";
-  EXPECT_EQ(error_of<InputError>([&] { apply(in, row_, box_, true); }),
+  EXPECT_EQ(error_of<InputError>([&] { apply(in, row_, manifest("smtp_relay"), box_, true); }),
             "from_name contains a control character (13); it must be one line of text");
   in.from_name = "Ada";
-  in.host = "relay.example\r\nRCPT TO:<x@example.com>";
-  EXPECT_EQ(error_of<InputError>([&] { apply(in, row_, box_, true); }),
-            "host contains a control character (13); it must be one line of text");
+  in.settings["host"] = "relay.example\r\nRCPT TO:<x@example.com>";
+  EXPECT_EQ(error_of<InputError>([&] { apply(in, row_, manifest("smtp_relay"), box_, true); }),
+            "settings.host contains a control character (13); it must be one line of text");
+}
+
+TEST_F(Plugins, SettingsAreTypedByTheSchema) {
+  const auto& smtp = manifest("smtp_relay");
+  EXPECT_EQ(mailroom::email_config::setting_value(smtp, "port", "2525"), 2525);
+  EXPECT_EQ(mailroom::email_config::setting_value(smtp, "host", "2525"), "2525");
+  EXPECT_EQ(error_of<InputError>([&] { mailroom::email_config::setting_value(smtp, "port", "25x"); }),
+            "settings.port must be an integer, got '25x'");
 }
 
 TEST(EmailAddress, LocalPartAndLabelsHaveTheirRfcLimits) {

@@ -67,10 +67,15 @@ class SmtpRelay final : public mailroom::EmailProvider {
     timeout_ = c.value("timeout_seconds", 60);
     if (auto it = context.secrets.find("password"); it != context.secrets.end()) password_ = it->second;
     if (auto it = context.secrets.find("oauth_token"); it != context.secrets.end()) oauth_token_ = it->second;
-    if (c.contains("dkim_domain")) {
-      auto key = context.secrets.find("dkim_private_key");
-      if (key == context.secrets.end())
-        throw ProviderError(ErrorKind::invalid_request, "dkim", "dkim_domain is set but the secret dkim_private_key is not");
+    if (!username_.empty() && password_.empty() && oauth_token_.empty())
+      throw ProviderError(ErrorKind::invalid_request, "credentials",
+                          "username is set but neither the secret password nor oauth_token is");
+    const auto key = context.secrets.find("dkim_private_key");
+    if (c.contains("dkim_domain") != (key != context.secrets.end()))
+      throw ProviderError(ErrorKind::invalid_request, "dkim",
+                          "DKIM needs both the setting dkim_domain and the secret dkim_private_key");
+    if (key != context.secrets.end()) {
+      mailroom::dkim::dns_record(key->second);  // refuses what is not an RSA or Ed25519 PEM key, naming why
       dkim_ = mailroom::dkim::SigningKey{c.at("dkim_domain").get<std::string>(), c.value("dkim_selector", "mail"), key->second};
     }
     curl_global_init(CURL_GLOBAL_DEFAULT);
@@ -220,5 +225,13 @@ MAILROOM_EMAIL_PLUGIN(SmtpRelay, R"json({
     "dependencies": { "dkim_selector": ["dkim_domain"] }
   },
   "secrets": ["password", "oauth_token", "dkim_private_key"],
+  "dsn": {
+    "smtp": { "user": "username", "password": "password", "host": "host", "port": "port",
+              "defaults": { "tls": "starttls", "port": 587 } },
+    "smtps": { "user": "username", "password": "password", "host": "host", "port": "port",
+               "defaults": { "tls": "implicit", "port": 465 } }
+  },
+  "columns": { "smtp_host": "host", "smtp_port": "port", "smtp_username": "username",
+               "smtp_password_encrypted": "password" },
   "capabilities": { "max_recipients": 100, "max_message_bytes": 26214400, "attachments": true }
 })json")

@@ -1,0 +1,165 @@
+#include "providers.hpp"
+
+#include "email_config.hpp"
+
+#include <chrono>
+#include <mutex>
+#include <thread>
+
+namespace mailroom::providers {
+namespace {
+
+using plugin_host::PluginKind;
+using SteadyClock = std::chrono::steady_clock;
+
+// Spaces the calls of every provider object sharing it at least 1/rate apart, whichever
+// thread makes them: the workers of one host together keep to the rate the plugin declares.
+class Pacer {
+ public:
+  explicit Pacer(double per_second)
+      : interval_(std::chrono::duration_cast<SteadyClock::duration>(std::chrono::duration<double>(1.0 / per_second))) {}
+
+  void wait() {
+    SteadyClock::time_point slot;
+    {
+      std::lock_guard lock(mutex_);
+      slot = std::max(SteadyClock::now(), next_);
+      next_ = slot + interval_;
+    }
+    std::this_thread::sleep_until(slot);
+  }
+
+ private:
+  const SteadyClock::duration interval_;
+  std::mutex mutex_;
+  SteadyClock::time_point next_{};
+};
+
+// One pacer per configuration (or zone) and rate, for the life of the process: at most one
+// entry per configuration a host has sent through.
+std::shared_ptr<Pacer> pacer_for(const std::string& key, double per_second) {
+  static std::mutex mutex;
+  static std::map<std::string, std::shared_ptr<Pacer>> pacers;
+  std::lock_guard lock(mutex);
+  auto& pacer = pacers[key + "@" + std::to_string(per_second)];
+  if (!pacer) pacer = std::make_shared<Pacer>(per_second);
+  return pacer;
+}
+
+class PacedEmailProvider final : public EmailProvider {
+ public:
+  PacedEmailProvider(std::shared_ptr<EmailProvider> inner, std::shared_ptr<Pacer> pacer)
+      : inner_(std::move(inner)), pacer_(std::move(pacer)) {}
+
+  SendReceipt send(const OutgoingEmail& email) override {
+    pacer_->wait();
+    return inner_->send(email);
+  }
+  void verify() override {
+    pacer_->wait();
+    inner_->verify();
+  }
+  // Local work, no call to the provider: not paced.
+  std::vector<DeliveryEvent> parse_webhook(const HttpRequest& request) override { return inner_->parse_webhook(request); }
+  std::vector<RecordSpec> dns_requirements(const std::string& domain) override { return inner_->dns_requirements(domain); }
+
+ private:
+  std::shared_ptr<EmailProvider> inner_;
+  std::shared_ptr<Pacer> pacer_;
+};
+
+class PacedDnsProvider final : public DnsProvider {
+ public:
+  PacedDnsProvider(std::shared_ptr<DnsProvider> inner, std::shared_ptr<Pacer> pacer)
+      : inner_(std::move(inner)), pacer_(std::move(pacer)) {}
+
+  std::vector<Zone> list_zones() override {
+    pacer_->wait();
+    return inner_->list_zones();
+  }
+  std::vector<ProviderRecord> list_records(const Zone& zone) override {
+    pacer_->wait();
+    return inner_->list_records(zone);
+  }
+  std::vector<ChangeResult> apply(const Zone& zone, const ChangeSet& changes) override {
+    pacer_->wait();
+    return inner_->apply(zone, changes);
+  }
+
+ private:
+  std::shared_ptr<DnsProvider> inner_;
+  std::shared_ptr<Pacer> pacer_;
+};
+
+}  // namespace
+
+const plugin_host::Plugin& loaded_plugin(const plugin_host::PluginHost& host, const std::string& name, PluginKind kind) {
+  const auto* plugin = host.find(name);
+  const std::string wanted(plugin_host::to_string(kind));
+  if (plugin == nullptr)
+    throw ProviderError(ErrorKind::permanent, "no_plugin",
+                        "no " + wanted + " plugin '" + name + "' is installed (see `mailroom plugins list`)");
+  if (plugin->manifest.kind != kind)
+    throw ProviderError(ErrorKind::permanent, "no_plugin",
+                        "plugin '" + name + "' is a " + std::string(plugin_host::to_string(plugin->manifest.kind)) +
+                            " plugin, not an " + wanted + " plugin");
+  if (!plugin->loaded)
+    throw ProviderError(ErrorKind::permanent, "no_plugin",
+                        "the " + wanted + " plugin '" + name + "' is installed but not enabled (plugins.enabled)");
+  return *plugin;
+}
+
+std::shared_ptr<EmailProvider> make_email_provider(const db::EmailConfiguration& row, const plugin_host::PluginHost& host,
+                                                   const crypto::SecretBox& box) {
+  const auto& plugin = loaded_plugin(host, row.plugin_name(), PluginKind::email);
+  const auto& manifest = plugin.manifest;
+  plugin_host::ProviderSettings settings;
+  settings.config = email_config::settings_of(row, manifest);
+  settings.secrets = email_config::secrets_of(row, manifest, box);
+  std::shared_ptr<EmailProvider> provider;
+  try {
+    provider = host.create_email_provider(manifest.name, std::move(settings));
+  } catch (const plugin_host::PluginError& e) {
+    throw ProviderError(ErrorKind::permanent, "plugin_error", e.what());
+  }
+  const auto& caps = std::get<EmailCapabilities>(manifest.parsed_capabilities);
+  if (caps.requests_per_second <= 0) return provider;
+  return std::make_shared<PacedEmailProvider>(std::move(provider), pacer_for("email:" + row.id, caps.requests_per_second));
+}
+
+std::shared_ptr<DnsProvider> make_dns_provider(const plugin_host::PluginHost& host, const std::string& plugin_name,
+                                               const nlohmann::json& settings,
+                                               std::map<std::string, std::string> secrets,
+                                               const std::string& pacing_key) {
+  const auto& plugin = loaded_plugin(host, plugin_name, PluginKind::dns);
+  plugin_host::ProviderSettings provider_settings;
+  provider_settings.config = settings;
+  provider_settings.secrets = std::move(secrets);
+  std::shared_ptr<DnsProvider> provider;
+  try {
+    provider = host.create_dns_provider(plugin_name, std::move(provider_settings));
+  } catch (const plugin_host::PluginError& e) {
+    throw ProviderError(ErrorKind::permanent, "plugin_error", e.what());
+  }
+  const auto& caps = std::get<DnsCapabilities>(plugin.manifest.parsed_capabilities);
+  if (caps.requests_per_second <= 0 || pacing_key.empty()) return provider;
+  return std::make_shared<PacedDnsProvider>(std::move(provider), pacer_for("dns:" + pacing_key, caps.requests_per_second));
+}
+
+std::string email_refusal(const OutgoingEmail& email, std::size_t encoded_bytes, const plugin_host::Manifest& plugin) {
+  const auto& caps = std::get<EmailCapabilities>(plugin.parsed_capabilities);
+  const std::string who = "plugin " + plugin.name;
+  if (email.envelope.rcpt_to.size() > caps.max_recipients)
+    return std::to_string(email.envelope.rcpt_to.size()) + " recipients (to, cc and bcc together), but " + who +
+           " declares max_recipients " + std::to_string(caps.max_recipients);
+  if (!email.message.attachments.empty() && !caps.attachments)
+    return "the email has attachments, but " + who + " does not declare the capability attachments";
+  const std::size_t limit = caps.max_message_bytes > 0 ? caps.max_message_bytes : kDefaultMaxMessageBytes;
+  if (encoded_bytes > limit)
+    return "the encoded message is " + std::to_string(encoded_bytes) + " bytes, but " + who +
+           (caps.max_message_bytes > 0 ? " declares max_message_bytes " : " declares no max_message_bytes and the host's limit is ") +
+           std::to_string(limit);
+  return "";
+}
+
+}  // namespace mailroom::providers

@@ -1,0 +1,48 @@
+// The one place that builds provider objects from stored configurations, for the queue,
+// the DNS engine, the API and the CLI alike: the plugin a row names (it must be loaded),
+// its settings and the secrets it declares, and the host's policy around every call that
+// reaches the provider (pacing to the manifest's requests_per_second). Also the central
+// check of what an email plugin declares it can send (DNSControl's
+// checkProviderCapabilities): each refusal names the capability and the plugin.
+#pragma once
+
+#include "crypto.hpp"
+#include "db.hpp"
+#include "plugin_host.hpp"
+
+#include <mailroom/email_provider.hpp>
+#include <mailroom/dns_provider.hpp>
+
+#include <map>
+#include <memory>
+#include <string>
+
+namespace mailroom::providers {
+
+// The loaded plugin of `kind` named `name`. Throws ProviderError{permanent, "no_plugin"}
+// naming it, and whether it is missing, of the other kind, or not enabled.
+const plugin_host::Plugin& loaded_plugin(const plugin_host::PluginHost& host, const std::string& name,
+                                         plugin_host::PluginKind kind);
+
+// A provider for an email configuration. Throws ProviderError{permanent} when it cannot be
+// built (no such plugin loaded: "no_plugin"; settings, secrets or the factory refused:
+// "plugin_error").
+std::shared_ptr<EmailProvider> make_email_provider(const db::EmailConfiguration& row, const plugin_host::PluginHost& host,
+                                                   const crypto::SecretBox& box);
+
+// A provider for a DNS zone's plugin with the given settings and secrets; `pacing_key`
+// (the zone's id; empty: unpaced) shares one pace among every provider of that zone.
+// Throws ProviderError{permanent} as above.
+std::shared_ptr<DnsProvider> make_dns_provider(const plugin_host::PluginHost& host, const std::string& plugin,
+                                               const nlohmann::json& settings,
+                                               std::map<std::string, std::string> secrets,
+                                               const std::string& pacing_key);
+
+// Why `email` exceeds what `plugin` declares (max_recipients, attachments,
+// max_message_bytes), or "" when it does not. `encoded_bytes` is the whole message's size.
+std::string email_refusal(const OutgoingEmail& email, std::size_t encoded_bytes, const plugin_host::Manifest& plugin);
+
+// The size limit of an encoded message when a plugin declares none.
+inline constexpr std::size_t kDefaultMaxMessageBytes = 25 * 1024 * 1024;
+
+}  // namespace mailroom::providers
