@@ -46,36 +46,9 @@ db::DnsZoneRow visible_zone(Call& call) {
   return *zone;
 }
 
-json zone_json(const db::DnsZoneRow& z) {
-  return {{"id", z.id},
-          {"name", z.name},
-          {"provider", z.provider},
-          {"plugin", text_or_null(z.plugin)},
-          {"provider_zone_id", text_or_null(z.provider_zone_id)},
-          {"settings", z.settings},
-          {"secrets", z.secrets_encrypted.empty() ? "(none)" : "(set)"},
-          {"created_at", z.created_at}};
-}
-
-json record_json(const db::DnsRecordRow& r) {
-  return {{"id", r.id},
-          {"type", r.record_type},
-          {"name", r.name},
-          {"value", r.value},
-          {"ttl", r.ttl},
-          {"priority", r.priority ? json(*r.priority) : json(nullptr)},
-          {"status", r.status},
-          {"desired", r.desired},
-          {"provider_record_id", text_or_null(r.provider_record_id)},
-          {"validation_status", text_or_null(r.validation_status)},
-          {"served_value", text_or_null(r.served_value)},
-          {"last_error", text_or_null(r.last_error)},
-          {"validated_at", text_or_null(r.validated_at)}};
-}
-
 Response list_zones(Call& call) {
   json out = json::array();
-  for (const auto& z : db::DnsZones(call.services.pool).list(call.who.user_id)) out.push_back(zone_json(z));
+  for (const auto& z : db::DnsZones(call.services.pool).list(call.who.user_id)) out.push_back(dns::to_json(z));
   return json_response(http::status::ok, {{"zones", out}}, call.request);
 }
 
@@ -93,11 +66,11 @@ Response add_zone(Call& call) {
   input.settings = body.value("settings", json::object());
   if (body.contains("secrets")) input.secrets = body["secrets"].get<std::map<std::string, std::string>>();
   const auto zone = guarded([&] { return s.engine->add_zone(input, call.who.user_id); });
-  return json_response(http::status::created, zone_json(*db::DnsZones(call.services.pool).find(zone.user_id, zone.name)),
+  return json_response(http::status::created, dns::to_json(*db::DnsZones(call.services.pool).find(zone.user_id, zone.name)),
                        call.request);
 }
 
-Response get_zone(Call& call) { return json_response(http::status::ok, zone_json(visible_zone(call)), call.request); }
+Response get_zone(Call& call) { return json_response(http::status::ok, dns::to_json(visible_zone(call)), call.request); }
 
 Response remove_zone(Call& call) {
   db::DnsZones(call.services.pool).remove(visible_zone(call).id, call.who.user_id);
@@ -106,7 +79,7 @@ Response remove_zone(Call& call) {
 
 Response list_records(Call& call) {
   json out = json::array();
-  for (const auto& r : db::DnsRecords(call.services.pool).list(visible_zone(call).id)) out.push_back(record_json(r));
+  for (const auto& r : db::DnsRecords(call.services.pool).list(visible_zone(call).id)) out.push_back(dns::to_json(r));
   return json_response(http::status::ok, {{"records", out}}, call.request);
 }
 
@@ -120,7 +93,7 @@ Response add_record(Call& call) {
   if (body.contains("priority")) record.priority = body["priority"].get<int>();
   const auto id = guarded([&] { return s.engine->add_record(zone, record, call.who.user_id); });
   for (const auto& r : db::DnsRecords(call.services.pool).list(zone.id))
-    if (r.id == id) return json_response(http::status::created, record_json(r), call.request);
+    if (r.id == id) return json_response(http::status::created, dns::to_json(r), call.request);
   throw not_found("record " + id);
 }
 

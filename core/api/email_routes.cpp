@@ -8,21 +8,6 @@
 namespace mailroom::api {
 namespace {
 
-json email_json(const db::QueueEmailRow& e) {
-  return {{"id", e.id},
-          {"status", e.status},
-          {"to", e.recipient_email},
-          {"subject", e.subject},
-          {"configuration", text_or_null(e.configuration_id)},
-          {"message_id", text_or_null(e.message_id)},
-          {"retry_count", e.retry_count},
-          {"max_retries", e.max_retries},
-          {"last_error", text_or_null(e.last_error)},
-          {"run_at", e.run_at},
-          {"created_at", e.created_at},
-          {"sent_at", text_or_null(e.sent_at)}};
-}
-
 db::QueueEmailRow visible_email(Call& call) {
   auto email = db::EmailQueue(call.services.pool).find(call.params.at(0));  // row-level security decides
   if (!email) throw not_found("email " + call.params.at(0));
@@ -102,24 +87,19 @@ Response list_emails(Call& call) {
   }
   const auto rows = db::EmailQueue(call.services.pool).list(filter);
   json emails = json::array();
-  for (const auto& [row, micros] : rows) emails.push_back(email_json(row));
+  for (const auto& [row, micros] : rows) emails.push_back(queue::to_json(row));
   json next = nullptr;
   if (rows.size() == filter.limit) next = rows.back().second + "." + rows.back().first.id;
   return json_response(http::status::ok, {{"emails", emails}, {"next_cursor", next}}, call.request);
 }
 
-Response get_email(Call& call) { return json_response(http::status::ok, email_json(visible_email(call)), call.request); }
+Response get_email(Call& call) { return json_response(http::status::ok, queue::to_json(visible_email(call)), call.request); }
 
 Response email_logs(Call& call) {
   const auto email = visible_email(call);
   json logs = json::array();
   for (const auto& l : db::EmailQueue(call.services.pool).logs(email.id))
-    logs.push_back({{"event_type", l.event_type},
-                    {"event_status", text_or_null(l.event_status)},
-                    {"error_code", text_or_null(l.error_code)},
-                    {"error_message", text_or_null(l.error_message)},
-                    {"provider", text_or_null(l.provider)},
-                    {"created_at", l.created_at}});
+    logs.push_back(queue::to_json(l));
   return json_response(http::status::ok, {{"email_id", email.id}, {"logs", logs}}, call.request);
 }
 
@@ -128,7 +108,7 @@ Response retry_email(Call& call) {
   db::EmailQueue queue(call.services.pool);
   if (!queue.retry(email.id, call.who.user_id))
     throw Problem{http::status::conflict, "Conflict", "email " + email.id + " is " + email.status + "; only failed emails can be retried"};
-  return json_response(http::status::ok, email_json(*queue.find(email.id)), call.request);
+  return json_response(http::status::ok, queue::to_json(*queue.find(email.id)), call.request);
 }
 
 Response cancel_email(Call& call) {
@@ -136,7 +116,7 @@ Response cancel_email(Call& call) {
   db::EmailQueue queue(call.services.pool);
   if (!queue.cancel(email.id, call.who.user_id))
     throw Problem{http::status::conflict, "Conflict", "email " + email.id + " is " + email.status + "; only queued emails can be cancelled"};
-  return json_response(http::status::ok, email_json(*queue.find(email.id)), call.request);
+  return json_response(http::status::ok, queue::to_json(*queue.find(email.id)), call.request);
 }
 
 }  // namespace

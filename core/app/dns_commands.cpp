@@ -93,8 +93,7 @@ int zones_list(const Globals& globals, const Options& o) {
   Session s(globals, o.user);
   json out = json::array();
   for (const auto& z : db::DnsZones(*s.pool).list(s.user.id)) {
-    out.push_back({{"id", z.id}, {"name", z.name}, {"provider", z.provider}, {"plugin", z.plugin},
-                   {"provider_zone_id", z.provider_zone_id}, {"secrets", z.secrets_encrypted.empty() ? "(none)" : "(set)"}});
+    out.push_back(dns::to_json(z));
     if (!o.json)
       std::cout << z.id << "  " << z.name << "  " << z.provider << (z.plugin.empty() ? "" : " via " + z.plugin) << "\n";
   }
@@ -115,14 +114,7 @@ int records_list(const Globals& globals, const Options& o) {
   const auto zone = s.engine->zone(s.user.id, o.zone);
   json out = json::array();
   for (const auto& r : db::DnsRecords(*s.pool).list(zone.id)) {
-    json j = {{"id", r.id},           {"type", r.record_type},
-              {"name", r.name},       {"value", r.value},
-              {"ttl", r.ttl},         {"status", r.status},
-              {"desired", r.desired}, {"validation_status", r.validation_status},
-              {"provider_record_id", r.provider_record_id}, {"last_error", r.last_error},
-              {"served_value", r.served_value}};
-    if (r.priority) j["priority"] = *r.priority;
-    out.push_back(j);
+    out.push_back(dns::to_json(r));
     if (!o.json)
       std::cout << r.id << "  " << r.record_type << "  " << r.name << "  "
                 << (r.priority ? std::to_string(*r.priority) + " " : "") << r.value << "  [" << r.status

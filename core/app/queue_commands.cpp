@@ -213,14 +213,10 @@ int queue_show(const Globals& globals, const std::string& id) {
   db::EmailQueue queue(pool);
   const auto e = queue.find(id);
   if (!e) throw queue::EnqueueError("no email " + id);
-  json out{{"id", e->id}, {"status", e->status}, {"to", e->recipient_email}, {"subject", e->subject},
-           {"configuration", e->configuration_id}, {"message_id", e->message_id}, {"retry_count", e->retry_count},
-           {"max_retries", e->max_retries}, {"run_at", e->run_at}, {"created_at", e->created_at},
-           {"sent_at", e->sent_at}, {"last_error", e->last_error}, {"last_error_kind", e->last_error_kind},
-           {"idempotency_key", e->idempotency_key}, {"log", json::array()}};
-  for (const auto& l : queue.logs(id))
-    out["log"].push_back({{"event", l.event_type}, {"status", l.event_status}, {"error_code", l.error_code},
-                          {"error", l.error_message}, {"provider", l.provider}, {"at", l.created_at}});
+  // The API's two answers in one: GET /v1/emails/{id} with the logs of GET .../logs.
+  json out = queue::to_json(*e);
+  out["logs"] = json::array();
+  for (const auto& l : queue.logs(id)) out["logs"].push_back(queue::to_json(l));
   std::cout << out.dump(2) << "\n";
   return 0;
 }

@@ -71,10 +71,18 @@ inline constexpr double kMaxChangeShare = 0.30;
 // ...in a zone owning at least this many.
 inline constexpr std::size_t kSafetyMinimumOwned = 10;
 
+// Why plugin `plugin` cannot hold a record published as `type` with `ttl`, naming the
+// capability (record_types, min_ttl, max_ttl), or "": the one rule the engine applies when a
+// record is desired and again when it is planned.
+std::string capability_refusal(RecordType type, int ttl, const DnsCapabilities& capabilities, const std::string& plugin);
+
 // Diffs desired rows against the provider's records. Throws DnsError naming each desired
-// record the provider cannot take (type or TTL outside its declared capabilities).
+// record plugin `plugin` cannot take (capability_refusal), and refuses a plugin that declares
+// record_sets: this engine plans per record, and a record-set provider written per record
+// would lose the values of a set that mailroom does not own.
 Plan compute_plan(const std::string& zone, const std::vector<db::DnsRecordRow>& desired,
-                  const std::vector<ProviderRecord>& held, const DnsCapabilities& capabilities);
+                  const std::vector<ProviderRecord>& held, const DnsCapabilities& capabilities,
+                  const std::string& plugin);
 
 // The type a record is published as (SPF, DKIM, DMARC -> TXT).
 RecordType wire_type(RecordType type);
@@ -142,6 +150,9 @@ struct EmailSetupReport {
 };
 
 // The reports as JSON: what `mailroom dns ... --json` prints and the API answers.
+// The one JSON form of a zone (never its secrets) and of a desired record: API and CLI alike.
+nlohmann::json to_json(const db::DnsZoneRow& zone);
+nlohmann::json to_json(const db::DnsRecordRow& record);
 nlohmann::json to_json(const ApplyReport& report);
 nlohmann::json to_json(const std::vector<ValidationResult>& results);
 nlohmann::json to_json(const EmailSetupReport& report);

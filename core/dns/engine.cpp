@@ -28,6 +28,8 @@ bool same_address(const std::string& a, const std::string& b, int family) {
   return inet_pton(family, a.c_str(), x) == 1 && inet_pton(family, b.c_str(), y) == 1 && std::memcmp(x, y, 16) == 0;
 }
 
+json text_or_null(const std::string& text) { return text.empty() ? json(nullptr) : json(text); }
+
 std::string joined(const std::vector<std::string>& values) {
   std::string out;
   for (const auto& v : values) out += (out.empty() ? "" : " | ") + v;
@@ -109,12 +111,8 @@ void Engine::check_against_plugin(const db::DnsZoneRow& zone, const RecordSpec& 
   const auto* plugin = plugins_.find(plugin_name);
   if (plugin == nullptr) return;  // plan and apply say which plugin is missing
   const auto& caps = std::get<DnsCapabilities>(plugin->manifest.parsed_capabilities);
-  const std::string what = std::string(to_string(record.type)) + " record " + record.name;
-  if (record.ttl < caps.min_ttl || record.ttl > caps.max_ttl)
-    throw DnsError(what + ": ttl " + std::to_string(record.ttl) + " is outside what " + plugin_name + " accepts (" +
-                   std::to_string(caps.min_ttl) + "-" + std::to_string(caps.max_ttl) + " seconds)");
-  if (std::find(caps.record_types.begin(), caps.record_types.end(), wire_type(record.type)) == caps.record_types.end())
-    throw DnsError(what + ": " + plugin_name + " does not declare the record type " + std::string(to_string(wire_type(record.type))));
+  if (const auto why = capability_refusal(wire_type(record.type), record.ttl, caps, plugin_name); !why.empty())
+    throw DnsError(std::string(to_string(record.type)) + " record " + record.name + ": " + why);
 }
 
 void Engine::remember_provider_zone(const db::DnsZoneRow& zone, const Zone& held) {
@@ -143,7 +141,7 @@ Plan Engine::plan(const db::DnsZoneRow& zone) {
   DnsCapabilities capabilities;
   auto p = provider(zone, &capabilities);
   const Zone z = provider_zone(*p, zone);
-  return compute_plan(zone.name, db::DnsRecords(pool_).list(zone.id), p->list_records(z), capabilities);
+  return compute_plan(zone.name, db::DnsRecords(pool_).list(zone.id), p->list_records(z), capabilities, zone.plugin_name());
 }
 
 ApplyReport Engine::apply(const db::DnsZoneRow& zone, const ApplyOptions& options, const std::string& actor_id) {
@@ -151,7 +149,7 @@ ApplyReport Engine::apply(const db::DnsZoneRow& zone, const ApplyOptions& option
   auto p = provider(zone, &capabilities);
   const Zone z = provider_zone(*p, zone, false);  // remembered once the plan is accepted: a refusal writes nothing
   ApplyReport report;
-  report.plan = compute_plan(zone.name, db::DnsRecords(pool_).list(zone.id), p->list_records(z), capabilities);
+  report.plan = compute_plan(zone.name, db::DnsRecords(pool_).list(zone.id), p->list_records(z), capabilities, zone.plugin_name());
   const Plan& plan = report.plan;
   if (!options.plan_checksum.empty() && options.plan_checksum != plan.checksum)
     throw DnsError("zone " + zone.name + " changed since the plan you reviewed (checksum " + options.plan_checksum +
@@ -277,6 +275,33 @@ std::vector<ValidationResult> Engine::validate(const db::DnsZoneRow& zone, const
   }
   db::DnsRecords(pool_).record_validations(writes, actor_id);
   return results;
+}
+
+nlohmann::json to_json(const db::DnsZoneRow& z) {
+  return {{"id", z.id},
+          {"name", z.name},
+          {"provider", z.provider},
+          {"plugin", text_or_null(z.plugin)},
+          {"provider_zone_id", text_or_null(z.provider_zone_id)},
+          {"settings", z.settings},
+          {"secrets", z.secrets_encrypted.empty() ? "(none)" : "(set)"},
+          {"created_at", z.created_at}};
+}
+
+nlohmann::json to_json(const db::DnsRecordRow& r) {
+  return {{"id", r.id},
+          {"type", r.record_type},
+          {"name", r.name},
+          {"value", r.value},
+          {"ttl", r.ttl},
+          {"priority", r.priority ? json(*r.priority) : json(nullptr)},
+          {"status", r.status},
+          {"desired", r.desired},
+          {"provider_record_id", text_or_null(r.provider_record_id)},
+          {"validation_status", text_or_null(r.validation_status)},
+          {"served_value", text_or_null(r.served_value)},
+          {"last_error", text_or_null(r.last_error)},
+          {"validated_at", text_or_null(r.validated_at)}};
 }
 
 nlohmann::json to_json(const ApplyReport& report) {

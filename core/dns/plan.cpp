@@ -148,22 +148,32 @@ RecordSpec checked_record(const std::string& zone, RecordSpec r) {
   return r;
 }
 
+std::string capability_refusal(RecordType type, int ttl, const DnsCapabilities& capabilities, const std::string& plugin) {
+  const auto& types = capabilities.record_types;
+  if (std::find(types.begin(), types.end(), type) == types.end())
+    return "plugin " + plugin + " does not declare the record type " + std::string(to_string(type)) + " (record_types)";
+  if (ttl < capabilities.min_ttl || ttl > capabilities.max_ttl)
+    return "ttl " + std::to_string(ttl) + " is outside what plugin " + plugin + " declares (min_ttl " +
+           std::to_string(capabilities.min_ttl) + ", max_ttl " + std::to_string(capabilities.max_ttl) + ")";
+  return "";
+}
+
 Plan compute_plan(const std::string& zone, const std::vector<db::DnsRecordRow>& desired,
-                  const std::vector<ProviderRecord>& held, const DnsCapabilities& capabilities) {
+                  const std::vector<ProviderRecord>& held, const DnsCapabilities& capabilities,
+                  const std::string& plugin) {
+  if (capabilities.record_sets)
+    throw DnsError("zone " + zone + ": plugin " + plugin + " declares record_sets, and this engine plans per record; "
+                   "it cannot plan for that plugin yet");
   // What the provider cannot take is refused before anything is planned.
   std::string refusals;
   for (const auto& row : desired) {
     if (row.desired != "present") continue;
     const auto type = record_type_from_string(row.record_type);
-    if (!type || std::find(capabilities.record_types.begin(), capabilities.record_types.end(), *type) ==
-                     capabilities.record_types.end())
-      refusals += "\n  " + row.record_type + " " + row.name + ": the provider does not declare this record type";
-    else if (row.ttl < capabilities.min_ttl || row.ttl > capabilities.max_ttl)
-      refusals += "\n  " + row.record_type + " " + row.name + ": ttl " + std::to_string(row.ttl) +
-                  " is outside the provider's " + std::to_string(capabilities.min_ttl) + "-" +
-                  std::to_string(capabilities.max_ttl);
+    const std::string why = type ? capability_refusal(wire_type(*type), row.ttl, capabilities, plugin)
+                                 : "'" + row.record_type + "' is not a record type";
+    if (!why.empty()) refusals += "\n  " + row.record_type + " " + row.name + ": " + why;
   }
-  if (!refusals.empty()) throw DnsError("zone " + zone + " has records the provider cannot take:" + refusals);
+  if (!refusals.empty()) throw DnsError("zone " + zone + " has records plugin " + plugin + " cannot take:" + refusals);
 
   std::unordered_map<std::string, const ProviderRecord*> by_id;
   by_id.reserve(held.size());

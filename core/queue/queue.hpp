@@ -68,6 +68,10 @@ inline constexpr std::size_t kMaxBodyBytes = 10 * 1024 * 1024;
 std::vector<EnqueueResult> enqueue(db::Pool& pool, const plugin_host::PluginHost& plugins,
                                    const std::vector<EmailRequest>& requests, const std::string& actor_id);
 
+// The one JSON form of an email and of a delivery log entry (API and CLI alike).
+nlohmann::json to_json(const db::QueueEmailRow& email);
+nlohmann::json to_json(const db::DeliveryLogRow& log);
+
 // Retry delay before attempt `attempt` (1 = the first retry): attempt^4 seconds, ±10 %
 // jitter, capped at 6 hours.
 double backoff_seconds(int attempt, std::mt19937_64& rng);

@@ -229,7 +229,7 @@ TEST_F(DnsEngineTest, RecordsThePluginCannotTakeAreRefusedWhenAddedAndBeforePlan
     engine_->add_record(zone_, RecordSpec{RecordType::TXT, "short", "x", 30, std::nullopt}, user_);
     FAIL() << "took a TTL below the plugin's minimum";
   } catch (const mailroom::dns::DnsError& e) {
-    EXPECT_STREQ(e.what(), "TXT record short.example.test: ttl 30 is outside what cloudflare accepts (60-86400 seconds)");
+    EXPECT_STREQ(e.what(), "TXT record short.example.test: ttl 30 is outside what plugin cloudflare declares (min_ttl 60, max_ttl 86400)");
   }
   EXPECT_TRUE(rows().empty()) << "nothing is written for a refused record";
   // A row written before that check existed (an older release, or SQL) is still refused by the plan.
@@ -241,7 +241,7 @@ TEST_F(DnsEngineTest, RecordsThePluginCannotTakeAreRefusedWhenAddedAndBeforePlan
     engine_->plan(zone_);
     FAIL() << "planned a TTL below the plugin's minimum";
   } catch (const mailroom::dns::DnsError& e) {
-    EXPECT_NE(std::string(e.what()).find("TXT short.example.test: ttl 30 is outside the provider's 60-86400"),
+    EXPECT_NE(std::string(e.what()).find("TXT short.example.test: ttl 30 is outside what plugin cloudflare declares (min_ttl 60, max_ttl 86400)"),
               std::string::npos) << e.what();
   }
 }

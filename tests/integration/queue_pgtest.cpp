@@ -86,6 +86,28 @@ class Queue : public ::testing::Test {
   std::string user_, config_;
 };
 
+TEST_F(Queue, WhatThePluginDoesNotDeclareIsRefusedAtEnqueueNotAtSendTime) {
+  auto crowd = email("many");
+  for (int i = 0; i < 100; ++i) crowd.cc.push_back("c" + std::to_string(i) + "@example.com");
+  try {
+    enqueue(crowd);
+    FAIL() << "queued more recipients than fake_email declares";
+  } catch (const EnqueueError& e) {
+    EXPECT_STREQ(e.what(), "101 recipients (to, cc and bcc together), but plugin fake_email declares max_recipients 100");
+  }
+  // 8 MB of text that quoted-printable makes three times larger: over fake_email's 10 MiB.
+  auto big = email("big");
+  for (int i = 0; i < 4'000'000; ++i) big.text_body += "\xc3\xa9";
+  try {
+    enqueue(big);
+    FAIL() << "queued a message larger than fake_email declares";
+  } catch (const EnqueueError& e) {
+    EXPECT_NE(std::string(e.what()).find("bytes, but plugin fake_email declares max_message_bytes 10485760"), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(one("SELECT count(*)::text FROM email_queue"), "0") << "nothing is written for a refused email";
+}
+
 TEST_F(Queue, QueuedSendingSentWithTheirLogs) {
   const auto id = enqueue(email("Hello"));
   EXPECT_EQ(field(id, "status"), "queued");

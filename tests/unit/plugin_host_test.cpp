@@ -99,6 +99,14 @@ TEST(PluginHost, RefusesEachBadFileWithItsExactMessageAndKeepsTheGoodOnes) {
       {"toolchain_mismatch.so", bad.file("toolchain_mismatch.so") +
                                     ": built for toolchain 'msvc+msvc-stl', but this host loads toolchain '" +
                                     kHostToolchain + "'"},
+      {"library_mismatch.so",
+       bad.file("library_mismatch.so") + ": built for toolchain '" + kHostToolchain.substr(0, kHostToolchain.find("+boost-")) +
+           "+boost-1_74+nlohmann_json-3.9.1', but this host loads toolchain '" + kHostToolchain + "'"},
+      {"scheme_taken.so", bad.file("scheme_taken.so") + ": DSN scheme 'smtp' is already owned by plugin 'smtp_relay' (" +
+                              (kGoodDir / "smtp_relay.so").string() + ")"},
+      {"bad_mapping.so", bad.file("bad_mapping.so") +
+                             ": invalid manifest: dsn scheme 'bad' maps its password to 'password', which is neither a "
+                             "config_schema property nor a declared secret"},
       {"kind_mismatch.so", bad.file("kind_mismatch.so") +
                                ": manifest declares kind 'dns', but the library exports "
                                "mailroom_email_factory instead of mailroom_dns_factory"},
