@@ -1,14 +1,11 @@
-// For the conformance suites (GoogleTest). A plugin file loaded for tests as the host loads it (Boost.DLL, RTLD_NOW | RTLD_LOCAL, the
-// factory alias from the "mailroom" section), with everything a provider's context refers
-// to kept alive for as long as the provider lives. Configuration is not validated here (the
-// host does that against the manifest's schema before a real plugin ever sees it).
+// For the conformance suites (GoogleTest): a plugin under test, loaded and instantiated by the
+// host's own code. Link mailroom::plugin_host (installed with the SDK).
 #pragma once
 
 #include <mailroom/plugin.hpp>
 
-#include <boost/dll/library_info.hpp>
-#include <boost/dll/shared_library.hpp>
 #include <gtest/gtest.h>
+#include <plugin_host.hpp>
 
 #include <algorithm>
 #include <filesystem>
@@ -17,64 +14,42 @@
 #include <memory>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 namespace mailroom::testkit {
 
-template <class Provider>
-struct PluginTraits;
-template <>
-struct PluginTraits<EmailProvider> {
-  using Factory = EmailProviderFactory;
-  static constexpr const char* symbol = kEmailFactorySymbol;
-  static constexpr const char* macro = "MAILROOM_EMAIL_PLUGIN";
-};
-template <>
-struct PluginTraits<DnsProvider> {
-  using Factory = DnsProviderFactory;
-  static constexpr const char* symbol = kDnsFactorySymbol;
-  static constexpr const char* macro = "MAILROOM_DNS_PLUGIN";
-};
-
+// A plugin file loaded for a test by the host's own loader (libmailroom_plugin_host, target
+// mailroom::plugin_host): its manifest is read and checked before any of its code runs (ABI,
+// toolchain, kind, schema, DSN mappings), it is opened as the host opens it, and every
+// provider is created as the host creates one: the configuration validated against the
+// manifest's config_schema, the secrets against its names, every call guarded. A plugin the
+// host would refuse fails here with the host's message.
 template <class Provider>
 class LoadedPlugin {
  public:
-  explicit LoadedPlugin(const std::filesystem::path& file) {
-    boost::dll::library_info info(file, false);
-    const auto symbols = info.symbols(kAliasSection);
-    if (std::find(symbols.begin(), symbols.end(), PluginTraits<Provider>::symbol) == symbols.end())
-      throw std::runtime_error(file.string() + " exports no factory of this kind (" + PluginTraits<Provider>::macro + ")");
-    library_ = std::make_shared<boost::dll::shared_library>(
-        file, boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+  explicit LoadedPlugin(const std::filesystem::path& file) : host_(std::make_shared<plugin_host::PluginHost>()) {
+    name_ = host_->load(file).manifest.name;  // throws plugin_host::PluginRefused, naming why
   }
 
+  // `base_url`, when given, becomes the "base_url" setting the host points the plugin's HTTP
+  // client at (the plugin's schema must take it, as it must for a deployer's endpoint).
   std::shared_ptr<Provider> create(nlohmann::json config, std::map<std::string, std::string> secrets = {},
                                    std::string base_url = "") {
-    struct Held {
-      std::shared_ptr<boost::dll::shared_library> library;
-      std::unique_ptr<HttpClient> http;
-      std::unique_ptr<Logger> log;
-      std::unique_ptr<PluginContext> context;
-      std::unique_ptr<Provider> provider;  // destroyed first
-    };
-    auto held = std::make_shared<Held>();
-    held->library = library_;
-    HttpClientOptions http;
-    http.base_url = std::move(base_url);
-    held->http = make_http_client(http);
-    std::vector<std::string> secret_values;
-    for (const auto& [name, value] : secrets) secret_values.push_back(value);
-    held->log = make_redacting_logger(secret_values, [](LogLevel, std::string_view) {});
-    held->context = std::make_unique<PluginContext>(
-        PluginContext{"under_test", std::move(config), std::move(secrets), *held->http, *held->log, system_clock()});
-    auto& factory = library_->get_alias<typename PluginTraits<Provider>::Factory>(PluginTraits<Provider>::symbol);
-    held->provider = factory(*held->context);
-    Provider* raw = held->provider.get();
-    return std::shared_ptr<Provider>(std::move(held), raw);
+    plugin_host::ProviderSettings settings;
+    if (!base_url.empty()) config["base_url"] = std::move(base_url);
+    settings.config = std::move(config);
+    settings.secrets = std::move(secrets);
+    settings.log_sink = [](LogLevel, std::string_view) {};
+    if constexpr (std::is_same_v<Provider, EmailProvider>) return host_->create_email_provider(name_, std::move(settings));
+    else return host_->create_dns_provider(name_, std::move(settings));
   }
 
+  const plugin_host::Manifest& manifest() const { return host_->find(name_)->manifest; }
+
  private:
-  std::shared_ptr<boost::dll::shared_library> library_;
+  std::shared_ptr<plugin_host::PluginHost> host_;
+  std::string name_;
 };
 
 // Runs `call`, which must fail with a ProviderError and nothing else; returns its kind.
