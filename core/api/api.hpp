@@ -16,6 +16,11 @@
 
 namespace mailroom::api {
 
+// What makes `body` not match components.schemas[schema_name] of the OpenAPI document
+// ("at /priority: must be <= 1000"), or "". The one check of a resource's shape: the API's
+// bodies and `mailroom send --file` lines alike ("NewEmail").
+std::string schema_problem(const nlohmann::json& body, const std::string& schema_name);
+
 struct ApiOptions {
   std::string listen = "127.0.0.1:8025";  // HOST:PORT; port 0 picks a free one
   std::size_t threads = 8;  // handlers block on the database: this many requests at once

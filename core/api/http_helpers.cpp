@@ -123,20 +123,30 @@ const json& openapi_document() {
   return document;
 }
 
-void check_body(const json& body, const std::string& schema_name) {
-  // Compiled once per schema. The validator takes no "$ref" and ignores "format": the
-  // schemas used here are self-contained, and handlers check addresses themselves.
+namespace {
+
+// components.schemas[name] of the OpenAPI document, compiled once. The validator takes no
+// "$ref" and ignores "format": the schemas used here are self-contained, and handlers check
+// addresses themselves.
+const json_schema::Schema& schema_named(const std::string& schema_name) {
   static std::mutex mutex;
   static std::map<std::string, json_schema::Schema> schemas;
-  const json_schema::Schema* schema;
-  {
-    std::lock_guard lock(mutex);
-    auto it = schemas.find(schema_name);
-    if (it == schemas.end())
-      it = schemas.emplace(schema_name, json_schema::Schema(openapi_document()["components"]["schemas"][schema_name])).first;
-    schema = &it->second;
-  }
-  const auto violations = schema->validate(body);
+  std::lock_guard lock(mutex);
+  auto it = schemas.find(schema_name);
+  if (it == schemas.end())
+    it = schemas.emplace(schema_name, json_schema::Schema(openapi_document()["components"]["schemas"][schema_name])).first;
+  return it->second;
+}
+
+}  // namespace
+
+std::string schema_problem(const json& body, const std::string& schema_name) {
+  const auto violations = schema_named(schema_name).validate(body);
+  return violations.empty() ? "" : json_schema::describe({violations[0]});
+}
+
+void check_body(const json& body, const std::string& schema_name) {
+  const auto violations = schema_named(schema_name).validate(body);
   if (violations.empty()) return;
   json errors = json::array();
   for (const auto& v : violations) errors.push_back({{"pointer", v.instance_path}, {"message", v.message}});

@@ -53,6 +53,8 @@ int send(const Globals& globals, const SendOptions& o) {
       } catch (const json::exception&) {  // syntax, or a number too large (out_of_range)
         throw queue::EnqueueError("line " + std::to_string(n) + ": not valid JSON");
       }
+      if (const auto problem = api::schema_problem(j, "NewEmail"); !problem.empty())
+        throw queue::EnqueueError("line " + std::to_string(n) + ": " + problem);
       try {
         requests.push_back(queue::email_request_from_json(j));
       } catch (const queue::EnqueueError& e) {

@@ -10,7 +10,6 @@
 #include <chrono>
 #include <map>
 #include <regex>
-#include <set>
 
 namespace mailroom::queue {
 namespace {
@@ -176,13 +175,9 @@ std::vector<EnqueueResult> enqueue(db::Pool& pool, const plugin_host::PluginHost
 }
 
 EmailRequest email_request_from_json(const nlohmann::json& j) {
-  static const std::set<std::string> known = {"configuration", "to", "to_name", "cc", "bcc", "subject", "text", "html",
-                                              "template", "data", "idempotency_key", "priority", "send_at", "max_retries"};
+  // The shape (which fields, which types) is the API's NewEmail schema, checked by the caller
+  // (api::schema_problem); this only reads the fields.
   if (!j.is_object()) throw EnqueueError("an email must be a JSON object");
-  for (const auto& [key, value] : j.items())
-    if (!known.contains(key)) throw EnqueueError("unknown field '" + key + "'");
-  for (const char* required : {"configuration", "to"})
-    if (!j.contains(required)) throw EnqueueError(std::string("missing field '") + required + "'");
   EmailRequest r;
   std::string field;
   auto get = [&](const char* name, auto fallback) {

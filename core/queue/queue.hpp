@@ -48,10 +48,9 @@ struct EmailRequest {
   std::string idempotency_key;
 };
 
-// An email as JSON, the shape `mailroom send --file` lines and the API's NewEmail share:
-// configuration, to, to_name, cc, bcc, subject, text, html, template, data, idempotency_key,
-// priority, send_at, max_retries. Unknown members are refused; a missing or mistyped one
-// throws EnqueueError naming it.
+// An email as JSON, as `mailroom send --file` lines and the API's bodies give it. Its shape
+// is the API's NewEmail schema (api::schema_problem), checked once, by the caller, before
+// this reads it; a member of the wrong type still throws EnqueueError naming it.
 EmailRequest email_request_from_json(const nlohmann::json& email);
 
 struct EnqueueResult {

@@ -1,3 +1,4 @@
+#include "api.hpp"
 #include "queue.hpp"
 
 #include "error_of.hpp"
@@ -32,10 +33,17 @@ TEST(EmailRequestFromJson, ReadsEveryField) {
 TEST(EmailRequestFromJson, NamesWhatIsWrong) {
   auto error = [](const char* text) { return error_of<EnqueueError>([&] { email_request_from_json(json::parse(text)); }); };
   EXPECT_EQ(error(R"([1])"), "an email must be a JSON object");
-  EXPECT_EQ(error(R"({"configuration": "c", "to": "a@b.c", "too": 1})"), "unknown field 'too'");
-  EXPECT_EQ(error(R"({"configuration": "c"})"), "missing field 'to'");
   EXPECT_EQ(error(R"({"configuration": "c", "to": "a@b.c", "priority": "high"})"), "field 'priority' has the wrong type");
   EXPECT_EQ(error(R"({"configuration": "c", "to": "a@b.c", "data": [1]})"), "field 'data' must be an object");
+}
+
+// The shape is checked once, by the API's schema, for the API and `send --file` alike.
+TEST(EmailRequestFromJson, TheShapeIsTheApisNewEmailSchema) {
+  auto problem = [](const char* text) { return mailroom::api::schema_problem(json::parse(text), "NewEmail"); };
+  EXPECT_EQ(problem(R"({"configuration": "c", "to": "a@b.c"})"), "");
+  EXPECT_EQ(problem(R"({"configuration": "c", "to": "a@b.c", "too": 1})"), "at (root): property 'too' is not allowed");
+  EXPECT_EQ(problem(R"({"configuration": "c"})"), "at (root): missing required property 'to'");
+  EXPECT_NE(problem(R"({"configuration": "c", "to": "a@b.c", "priority": "high"})").find("at /priority"), std::string::npos);
 }
 
 }  // namespace
