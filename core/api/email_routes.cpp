@@ -71,8 +71,7 @@ Response list_emails(Call& call) {
   db::EmailFilter filter;
   auto get = [&](const char* k) { return q.count(k) ? q.at(k) : std::string(); };
   filter.status = get("status");
-  static const std::regex statuses("^(pending|queued|sending|sent|failed|bounced|spam)$");
-  if (!filter.status.empty() && !std::regex_match(filter.status, statuses))
+  if (!filter.status.empty() && !db::email_status_from_string(filter.status))
     throw Problem{http::status::bad_request, "Invalid request", "status must be one of pending, queued, sending, sent, failed, bounced, spam"};
   filter.recipient = get("to");
   filter.configuration_id = get("configuration");

@@ -16,18 +16,18 @@ db::WebhookEvent to_log(const DeliveryEvent& e) {
   w.error_message = e.reason;
   w.recipient = e.recipient;
   switch (e.type) {
-    case DeliveryEventType::delivered: w.event_type = "sent", w.event_status = "delivered"; break;
-    case DeliveryEventType::deferred: w.event_type = "sent", w.event_status = "deferred"; break;
+    case DeliveryEventType::delivered: w.event_type = db::LogEvent::sent, w.event_status = "delivered"; break;
+    case DeliveryEventType::deferred: w.event_type = db::LogEvent::sent, w.event_status = "deferred"; break;
     case DeliveryEventType::bounced:
-      w.event_type = "bounced";
+      w.event_type = db::LogEvent::bounced;
       w.event_status = e.bounce_type.empty() ? "bounce" : e.bounce_type;
-      if (e.bounce_type == "hard") w.new_status = "bounced", w.suppress = "hard_bounce";
+      if (e.bounce_type == "hard") w.new_status = db::EmailStatus::bounced, w.suppress = "hard_bounce";
       break;
-    case DeliveryEventType::opened: w.event_type = "opened"; break;
-    case DeliveryEventType::clicked: w.event_type = "clicked", w.event_status = e.url; break;
+    case DeliveryEventType::opened: w.event_type = db::LogEvent::opened; break;
+    case DeliveryEventType::clicked: w.event_type = db::LogEvent::clicked, w.event_status = e.url; break;
     case DeliveryEventType::complained:
-      w.event_type = "complained";
-      w.new_status = "spam";
+      w.event_type = db::LogEvent::complained;
+      w.new_status = db::EmailStatus::spam;
       w.suppress = "complaint";
       break;
   }

@@ -202,7 +202,8 @@ int queue_status(const Globals& globals) {
   const auto config = load_config(globals);
   db::Pool pool(database_url(config), 1);
   const auto counts = db::EmailQueue(pool).status_counts("");
-  for (const char* s : {"pending", "queued", "sending", "sent", "failed", "bounced", "spam"}) {
+  for (const auto status : db::kEmailStatuses) {
+    const std::string s(db::to_string(status));
     auto it = counts.find(s);
     std::cout << s << "  " << (it == counts.end() ? 0 : it->second) << "\n";
   }

@@ -217,14 +217,34 @@ struct ClaimedEmail {
 };
 
 // What became of a claimed email; written back in batches, guarded by the lease.
+// email_queue.status, the seed's values (River's typed job states).
+enum class EmailStatus {
+  pending,  // the seed's initial value; mailroom enqueues straight to queued
+  queued,   // waiting for run_at and a worker (new, retry scheduled, rescheduled, released)
+  sending,  // claimed by a worker under a lease
+  sent,     // the provider accepted it (a message id is kept)
+  failed,   // permanently refused, retries exhausted, or cancelled
+  bounced,  // the provider reported a bounce after sending
+  spam,     // the recipient complained
+};
+inline constexpr EmailStatus kEmailStatuses[] = {EmailStatus::pending, EmailStatus::queued,  EmailStatus::sending,
+                                                 EmailStatus::sent,    EmailStatus::failed,  EmailStatus::bounced,
+                                                 EmailStatus::spam};
+std::string_view to_string(EmailStatus status);
+std::optional<EmailStatus> email_status_from_string(std::string_view text);
+
+// email_delivery_logs.event_type, the seed's values.
+enum class LogEvent { queued, sending, sent, failed, bounced, opened, clicked, complained };
+std::string_view to_string(LogEvent event);
+
 struct Completion {
   std::string id;
-  std::string status;        // sent | queued (retry, reschedule, release) | failed
+  EmailStatus status = EmailStatus::queued;  // sent | queued (retry, reschedule, release) | failed
   std::string message_id;    // sent
   double delay_seconds = 0;  // queued: run again after this
   int retry_increment = 0;   // 1 when an attempt was used up
   std::string error_kind, error_code, error_message;
-  std::string event_type;    // the delivery log's event_type (seed values)
+  LogEvent event_type = LogEvent::queued;
   std::string event_status;  // its detail: accepted, retry_scheduled, quota_deferred, ...
   std::string provider;      // the configuration's provider
 };
@@ -243,10 +263,10 @@ struct DeliveryLogRow {
 struct WebhookEvent {
   std::string message_id;    // the provider's message id (email_queue.message_id)
   std::string event_id;      // the provider's event id; empty: never de-duplicated
-  std::string event_type;    // a seed value: sent, bounced, opened, clicked, complained
+  LogEvent event_type = LogEvent::sent;  // sent, bounced, opened, clicked, complained
   std::string event_status;  // delivered, deferred, hard, soft, the clicked URL, ...
   std::string error_message;
-  std::string new_status;    // bounced | spam | "" (no status change)
+  std::optional<EmailStatus> new_status;  // bounced | spam | none (no status change)
   std::string suppress;      // hard_bounce | complaint | "" (no suppression)
   std::string recipient;     // suppressed address; empty: the email's recipient
 };

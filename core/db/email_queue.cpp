@@ -178,14 +178,14 @@ std::size_t EmailQueue::complete(const std::string& worker, const std::vector<Co
       providers;
   for (const auto& c : completions) {
     ids.push_back(c.id);
-    statuses.push_back(c.status);
+    statuses.emplace_back(to_string(c.status));
     message_ids.push_back(c.message_id);
     delays.push_back(std::to_string(c.delay_seconds));
     increments.push_back(std::to_string(c.retry_increment));
     kinds.push_back(c.error_kind);
     codes.push_back(c.error_code);
     messages.push_back(c.error_message);
-    events.push_back(c.event_type);
+    events.emplace_back(to_string(c.event_type));
     details.push_back(c.event_status);
     providers.push_back(c.provider);
   }
@@ -338,15 +338,15 @@ WebhookOutcome EmailQueue::record_events(const std::string& configuration_id, co
           "INSERT INTO email_delivery_logs (email_queue_id, user_id, event_type, event_status, error_message, provider,"
           " provider_event_id) VALUES ($1::uuid, $2::uuid, $3, NULLIF($4, ''), NULLIF($5, ''), $6, NULLIF($7, ''))"
           " ON CONFLICT (email_queue_id, provider_event_id) WHERE provider_event_id IS NOT NULL DO NOTHING RETURNING id",
-          id, user, e.event_type, e.event_status, e.error_message, provider, e.event_id);
+          id, user, std::string(to_string(e.event_type)), e.event_status, e.error_message, provider, e.event_id);
       if (inserted.empty()) {
         ++outcome.duplicates;
         continue;
       }
       ++outcome.recorded;
-      if (!e.new_status.empty())
+      if (e.new_status)
         tx.exec_params("UPDATE email_queue SET status = $2 WHERE id = $1::uuid AND status IN ('sent', 'bounced')", id,
-                       e.new_status);
+                       std::string(to_string(*e.new_status)));
       if (!e.suppress.empty())
         tx.exec_params("INSERT INTO email_suppressions (user_id, email, reason) VALUES ($1::uuid, lower($2), $3) "
                        "ON CONFLICT (user_id, lower(email)) DO NOTHING",

@@ -110,25 +110,25 @@ db::Completion outcome_of_error(const db::ClaimedEmail& e, const ErrorInfo& erro
   c.error_message = error.message;
   if (error.kind == ErrorKind::quota) {
     // Quota is not the email's fault: wait for the reset, spend no attempt.
-    c.status = "queued";
+    c.status = db::EmailStatus::queued;
     c.delay_seconds = error.retry_after ? static_cast<double>(error.retry_after->count()) : 3600;
-    c.event_type = "queued";
+    c.event_type = db::LogEvent::queued;
     c.event_status = "quota_deferred";
     ++stats.deferred;
     return c;
   }
   const bool retryable = error.kind == ErrorKind::transient || error.kind == ErrorKind::rate_limited;
   c.retry_increment = 1;
-  c.event_type = "failed";
+  c.event_type = db::LogEvent::failed;
   if (retryable && e.retry_count < e.max_retries) {
-    c.status = "queued";
+    c.status = db::EmailStatus::queued;
     c.delay_seconds = error.retry_after ? static_cast<double>(error.retry_after->count())
                                         : backoff_seconds(e.retry_count + 1, rng);
     c.event_status = "retry_scheduled";
     ++stats.retried;
     return c;
   }
-  c.status = "failed";
+  c.status = db::EmailStatus::failed;
   c.event_status = retryable ? "retries_exhausted" : "permanent";
   ++stats.failed;
   return c;
@@ -211,16 +211,19 @@ class Worker {
 
   bool drained() {
     const auto counts = queue_.status_counts("");
-    auto count = [&](const char* s) { auto it = counts.find(s); return it == counts.end() ? 0L : it->second; };
-    return count("queued") == 0 && count("sending") == 0;
+    auto count = [&](db::EmailStatus s) {
+      auto it = counts.find(std::string(db::to_string(s)));
+      return it == counts.end() ? 0L : it->second;
+    };
+    return count(db::EmailStatus::queued) == 0 && count(db::EmailStatus::sending) == 0;
   }
 
   db::Completion release(const db::ClaimedEmail& email) {
     ++stats_.released;
     db::Completion c;
     c.id = email.id;
-    c.status = "queued";
-    c.event_type = "queued";
+    c.status = db::EmailStatus::queued;
+    c.event_type = db::LogEvent::queued;
     c.event_status = "released";
     return c;
   }
@@ -229,7 +232,8 @@ class Worker {
     const auto started = std::chrono::steady_clock::now();
     db::Completion c = attempt(email);
     const std::string provider = c.provider.empty() ? std::string("unknown") : c.provider;
-    const std::string outcome = c.status == "queued" ? (c.event_status.empty() ? "retry" : c.event_status) : c.status;
+    const std::string outcome = c.status == db::EmailStatus::queued ? (c.event_status.empty() ? "retry" : c.event_status)
+                                                                    : std::string(db::to_string(c.status));
     auto& registry = metrics::Registry::global();
     registry.add("mailroom_sends_total", {{"provider", provider}, {"outcome", outcome}});
     registry.observe("mailroom_send_duration_seconds", {{"provider", provider}},
@@ -247,15 +251,15 @@ class Worker {
       if (entry.quota_gate) {
         const auto quota = db::take_quota(pool_, email.user_id, (options_.clock ? *options_.clock : system_clock()).now());
         if (!quota.allowed)
-          throw ProviderError(ErrorKind::quota, "quota_exceeded", "Google Workspace sending quota used up",
+          throw ProviderError(ErrorKind::quota, "quota_exceeded", "the daily or hourly sending quota (the plugin's quota model) is used up",
                               std::chrono::seconds(static_cast<long>(quota.retry_in_seconds)));
       }
       const auto receipt = entry.provider->send(to_outgoing_email(email));
       db::Completion c;
       c.id = email.id;
-      c.status = "sent";
+      c.status = db::EmailStatus::sent;
       c.message_id = receipt.provider_message_id;
-      c.event_type = "sent";
+      c.event_type = db::LogEvent::sent;
       c.event_status = "accepted";
       c.provider = provider_name;
       ++stats_.sent;

@@ -324,7 +324,7 @@ TEST_F(Queue, LateCompletionNeverOverwritesARescue) {
   EXPECT_EQ(queue_.rescue(), 1u);
   EXPECT_EQ(field(id, "status"), "queued");
   EXPECT_EQ(queue_.claim("worker-b", 10, 60).size(), 1u);
-  mailroom::db::Completion late{id, "sent", "from-a", 0, 0, "", "", "", "sent", "accepted", "sendgrid"};
+  mailroom::db::Completion late{id, mailroom::db::EmailStatus::sent, "from-a", 0, 0, "", "", "", mailroom::db::LogEvent::sent, "accepted", "fake_email"};
   EXPECT_EQ(queue_.complete("worker-a", {late}), 0u);
   EXPECT_EQ(field(id, "locked_by"), "worker-b");
   EXPECT_EQ(field(id, "status"), "sending");
