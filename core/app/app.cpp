@@ -36,6 +36,17 @@ fs::path default_plugins_dir() {
   return bin.parent_path() / MAILROOM_INSTALL_PLUGINDIR;
 }
 
+// The manifest's DSN schemes as written: {"smtp": {"user": "username", ..., "defaults": {...}}}.
+json dsn_json(const plugin_host::Manifest& m) {
+  json out = json::object();
+  for (const auto& [scheme, mapping] : m.dsn) {
+    json one(mapping.parts);
+    if (!mapping.defaults.empty()) one["defaults"] = mapping.defaults;
+    out[scheme] = one;
+  }
+  return out;
+}
+
 json manifest_json(const plugin_host::Plugin& plugin) {
   const auto& m = plugin.manifest;
   return json{{"name", m.name},
@@ -48,6 +59,8 @@ json manifest_json(const plugin_host::Plugin& plugin) {
               {"enabled", plugin.loaded},
               {"endpoint", m.endpoint},
               {"secrets", m.secrets},
+              {"dsn", dsn_json(m)},
+              {"columns", m.columns},
               {"capabilities", m.capabilities},
               {"config_schema", m.config_schema}};
 }
@@ -61,6 +74,8 @@ void print_plugin(const plugin_host::Plugin& plugin) {
             << "  toolchain:    " << m.toolchain << "\n"
             << "  capabilities: " << m.capabilities.dump() << "\n"
             << "  secrets:      " << json(m.secrets).dump() << "\n"
+            << (m.dsn.empty() ? "" : "  dsn:          " + dsn_json(m).dump() + "\n")
+            << (m.columns.empty() ? "" : "  columns:      " + json(m.columns).dump() + "\n")
             << "  config:       " << m.config_schema.dump() << "\n";
 }
 
