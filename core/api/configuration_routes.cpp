@@ -18,12 +18,6 @@ db::EmailConfiguration visible_configuration(Call& call) {
   return *row;
 }
 
-const plugin_host::PluginHost& plugins_of(Call& call) {
-  if (call.services.plugins == nullptr)
-    throw Problem{http::status::service_unavailable, "No plugins", "this server has no plugins loaded"};
-  return *call.services.plugins;
-}
-
 // The request's fields as email_config's input (a DSN first, explicit fields over it).
 email_config::Input input_of(const json& body, const plugin_host::PluginHost& plugins) {
   email_config::Input in;
@@ -78,8 +72,7 @@ Response create(Call& call) {
     row.id = repo.new_id();
     row.user_id = call.who.user_id;  // from the token: a user creates only its own
     const auto input = input_of(body, plugins);
-    email_config::apply(input, row, email_config::manifest_for(input.plugin.empty() ? input.provider : input.plugin, plugins),
-                        box, true);
+    email_config::apply(input, row, plugins, box, true);
     check_provider(plugins, row, box);
     repo.create(row, call.who.user_id);
     return json_response(http::status::created, view(call, *repo.find(row.id)), call.request);
@@ -100,8 +93,7 @@ Response update(Call& call) {
   auto row = visible_configuration(call);
   try {
     const auto input = input_of(body, plugins);
-    if (!input.plugin.empty()) row.plugin = input.plugin;
-    email_config::apply(input, row, email_config::manifest_for(row.plugin_name(), plugins), box, false);
+    email_config::apply(input, row, plugins, box, false);
     if (body.contains("is_active")) row.is_active = body["is_active"];
     if (body.contains("secrets") || body.contains("settings")) row.is_verified = false;  // what was verified changed
     check_provider(plugins, row, box);

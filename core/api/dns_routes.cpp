@@ -13,15 +13,14 @@ struct DnsSession {
 // The engine for one request; with_resolver for the endpoints that query DNS (validate,
 // email-setup), the others need none.
 DnsSession session(Call& call, bool with_resolver = false) {
-  if (call.services.plugins == nullptr)
-    throw Problem{http::status::service_unavailable, "No plugins", "this server has no plugins loaded"};
+  const auto& plugins = plugins_of(call);
   DnsSession s;
   if (with_resolver) {
     resolver::ResolverOptions options;
     options.servers = call.services.dns_resolver;
     s.resolver = resolver::make_resolver(options);
   }
-  s.engine = std::make_unique<dns::Engine>(call.services.pool, *call.services.plugins, call.services.box, s.resolver.get());
+  s.engine = std::make_unique<dns::Engine>(call.services.pool, plugins, call.services.box, s.resolver.get());
   return s;
 }
 

@@ -49,9 +49,7 @@ Response post_emails(Call& call) {
   // someone else's is reported as missing.
   std::vector<queue::EnqueueResult> results;
   try {
-    if (call.services.plugins == nullptr)
-      throw Problem{http::status::service_unavailable, "No plugins", "this server has no plugins loaded"};
-    results = queue::enqueue(call.services.pool, *call.services.plugins, requests, call.who.user_id);
+    results = queue::enqueue(call.services.pool, plugins_of(call), requests, call.who.user_id);
   } catch (const queue::UnknownConfiguration& e) {
     throw Problem{http::status::not_found, "Not found", e.what()};
   } catch (const queue::EnqueueError& e) {

@@ -153,7 +153,11 @@ void check_body(const json& body, const std::string& schema_name) {
   throw Problem{http::status::bad_request, "Invalid request", json_schema::describe({violations[0]}), errors};
 }
 
-json text_or_null(const std::string& text) { return text.empty() ? json(nullptr) : json(text); }
+const plugin_host::PluginHost& plugins_of(Call& call) {
+  if (call.services.plugins == nullptr)
+    throw Problem{http::status::service_unavailable, "No plugins", "this server has no plugins loaded"};
+  return *call.services.plugins;
+}
 
 std::size_t page_limit(const std::map<std::string, std::string>& query) {
   const auto limit = query.find("limit");

@@ -57,8 +57,7 @@ std::map<std::string, std::string> query(const Request& request, const std::vect
 
 const json& openapi_document();
 
-// An optional text field: null when empty.
-json text_or_null(const std::string& text);
+using db::text_or_null;
 // A listing's page size from its query's "limit" (1-500, default 50), or a 400.
 std::size_t page_limit(const std::map<std::string, std::string>& query);
 
@@ -75,6 +74,9 @@ struct Call {
   db::Authenticated who;            // unset for unauthenticated routes
   std::vector<std::string> params;  // the path's {parameters}, in order
 };
+
+// The server's plugins, or a 503 when it runs without any.
+const plugin_host::PluginHost& plugins_of(Call& call);
 
 using Handler = Response (*)(Call& call);
 

@@ -130,8 +130,7 @@ int config_add(const Globals& globals, const Options& o) {
   row.id = repo.new_id();
   row.user_id = user.id;
   row.is_active = !o.deactivate;
-  email_config::apply(input, row, email_config::manifest_for(input.plugin.empty() ? input.provider : input.plugin, s.plugins),
-                      box, true);
+  email_config::apply(input, row, s.plugins, box, true);
   const auto provider = check_with_plugin(s, row, box);
   repo.create(row, user.id);
   std::cout << row.id << std::endl;
@@ -155,8 +154,7 @@ int config_update(const Globals& globals, const Options& o) {
   const auto input = input_from(o, s.plugins, row.plugin_name());
   if (o.activate) row.is_active = true;
   if (o.deactivate) row.is_active = false;
-  if (!input.plugin.empty()) row.plugin = input.plugin;
-  email_config::apply(input, row, email_config::manifest_for(row.plugin_name(), s.plugins), box, false);
+  email_config::apply(input, row, s.plugins, box, false);
   if (!input.settings.empty() || !input.secrets.empty()) row.is_verified = false;  // what was verified changed
   check_with_plugin(s, row, box);
   repo.update(row, row.user_id);

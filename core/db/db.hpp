@@ -216,7 +216,9 @@ struct ClaimedEmail {
   int max_retries = 0;
 };
 
-// What became of a claimed email; written back in batches, guarded by the lease.
+// A text column as JSON: rows read a NULL as "", and give it back as null.
+inline nlohmann::json text_or_null(const std::string& text) { return text.empty() ? nlohmann::json(nullptr) : nlohmann::json(text); }
+
 // email_queue.status, the seed's values (River's typed job states).
 enum class EmailStatus {
   pending,  // the seed's initial value; mailroom enqueues straight to queued
@@ -237,6 +239,7 @@ std::optional<EmailStatus> email_status_from_string(std::string_view text);
 enum class LogEvent { queued, sending, sent, failed, bounced, opened, clicked, complained };
 std::string_view to_string(LogEvent event);
 
+// What became of a claimed email; written back in batches, guarded by the lease.
 struct Completion {
   std::string id;
   EmailStatus status = EmailStatus::queued;  // sent | queued (retry, reschedule, release) | failed

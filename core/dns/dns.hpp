@@ -149,10 +149,10 @@ struct EmailSetupReport {
   std::vector<std::string> notes;    // e.g. which configuration got a new DKIM key
 };
 
-// The reports as JSON: what `mailroom dns ... --json` prints and the API answers.
 // The one JSON form of a zone (never its secrets) and of a desired record: API and CLI alike.
 nlohmann::json to_json(const db::DnsZoneRow& zone);
 nlohmann::json to_json(const db::DnsRecordRow& record);
+// The reports as JSON: what `mailroom dns ... --json` prints and the API answers.
 nlohmann::json to_json(const ApplyReport& report);
 nlohmann::json to_json(const std::vector<ValidationResult>& results);
 nlohmann::json to_json(const EmailSetupReport& report);

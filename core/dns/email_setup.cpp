@@ -77,7 +77,7 @@ EmailSetupReport Engine::email_setup(const db::DnsZoneRow& zone, const EmailSetu
       input.settings = {{"dkim_domain", domain}, {"dkim_selector", options.dkim_selector}};
       input.secrets["dkim_private_key"] = crypto::generate_dkim_key(options.dkim_algorithm);
       try {
-        email_config::apply(input, config, plugin->manifest, *box_, false);
+        email_config::apply(input, config, plugins_, *box_, false);
       } catch (const email_config::InputError& e) {
         throw DnsError("configuration " + config.id + ": " + e.what());
       }

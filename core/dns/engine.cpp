@@ -28,8 +28,6 @@ bool same_address(const std::string& a, const std::string& b, int family) {
   return inet_pton(family, a.c_str(), x) == 1 && inet_pton(family, b.c_str(), y) == 1 && std::memcmp(x, y, 16) == 0;
 }
 
-json text_or_null(const std::string& text) { return text.empty() ? json(nullptr) : json(text); }
-
 std::string joined(const std::vector<std::string>& values) {
   std::string out;
   for (const auto& v : values) out += (out.empty() ? "" : " | ") + v;
@@ -281,8 +279,8 @@ nlohmann::json to_json(const db::DnsZoneRow& z) {
   return {{"id", z.id},
           {"name", z.name},
           {"provider", z.provider},
-          {"plugin", text_or_null(z.plugin)},
-          {"provider_zone_id", text_or_null(z.provider_zone_id)},
+          {"plugin", db::text_or_null(z.plugin)},
+          {"provider_zone_id", db::text_or_null(z.provider_zone_id)},
           {"settings", z.settings},
           {"secrets", z.secrets_encrypted.empty() ? "(none)" : "(set)"},
           {"created_at", z.created_at}};
@@ -297,11 +295,11 @@ nlohmann::json to_json(const db::DnsRecordRow& r) {
           {"priority", r.priority ? json(*r.priority) : json(nullptr)},
           {"status", r.status},
           {"desired", r.desired},
-          {"provider_record_id", text_or_null(r.provider_record_id)},
-          {"validation_status", text_or_null(r.validation_status)},
-          {"served_value", text_or_null(r.served_value)},
-          {"last_error", text_or_null(r.last_error)},
-          {"validated_at", text_or_null(r.validated_at)}};
+          {"provider_record_id", db::text_or_null(r.provider_record_id)},
+          {"validation_status", db::text_or_null(r.validation_status)},
+          {"served_value", db::text_or_null(r.served_value)},
+          {"last_error", db::text_or_null(r.last_error)},
+          {"validated_at", db::text_or_null(r.validated_at)}};
 }
 
 nlohmann::json to_json(const ApplyReport& report) {

@@ -193,7 +193,7 @@ Input parse_dsn(const std::string& dsn, const plugin_host::PluginHost& plugins) 
   return in;
 }
 
-void apply(const Input& in, db::EmailConfiguration& row, const plugin_host::Manifest& manifest,
+void apply(const Input& in, db::EmailConfiguration& row, const plugin_host::PluginHost& plugins,
            const crypto::SecretBox& box, bool creating) {
   if (creating) {
     if (in.provider.empty()) throw InputError("provider is required: the email plugin's name, or give a DSN");
@@ -202,6 +202,7 @@ void apply(const Input& in, db::EmailConfiguration& row, const plugin_host::Mani
     throw InputError("provider cannot change (" + row.provider + "); remove the configuration and add a new one");
   }
   if (!in.plugin.empty()) row.plugin = in.plugin;
+  const auto& manifest = manifest_for(row.plugin_name(), plugins);
 
   auto set = [](std::string& field, const std::string& value) {
     if (!value.empty()) field = value;

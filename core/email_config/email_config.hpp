@@ -59,10 +59,11 @@ Input parse_dsn(const std::string& dsn, const plugin_host::PluginHost& plugins);
 // config_schema declares it (integer, number, boolean, else string).
 nlohmann::json setting_value(const plugin_host::Manifest& manifest, const std::string& name, const std::string& text);
 
-// Checks `input` and writes it into `row` (row.id must be set: ciphertexts are bound to it).
-// On update, what `input` leaves out keeps its value in `row`. The settings' schema and the
-// plugin's own checks are the plugin's: providers::make_email_provider applies them.
-void apply(const Input& input, db::EmailConfiguration& row, const plugin_host::Manifest& manifest,
+// Checks `input` against the manifest of the plugin the row then names (manifest_for) and
+// writes it into `row` (row.id must be set: ciphertexts are bound to it). On update, what
+// `input` leaves out keeps its value in `row`. The settings' schema and the plugin's own
+// checks are the plugin's: providers::make_email_provider applies them.
+void apply(const Input& input, db::EmailConfiguration& row, const plugin_host::PluginHost& plugins,
            const crypto::SecretBox& box, bool creating);
 
 // The plugin's settings of a row: its settings column with the mirrored columns put back.

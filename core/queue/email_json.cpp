@@ -3,11 +3,8 @@
 #include "queue.hpp"
 
 namespace mailroom::queue {
-namespace {
 
-nlohmann::json text_or_null(const std::string& text) { return text.empty() ? nlohmann::json(nullptr) : nlohmann::json(text); }
-
-}  // namespace
+using db::text_or_null;
 
 nlohmann::json to_json(const db::QueueEmailRow& e) {
   return {{"id", e.id},

@@ -70,7 +70,7 @@ TEST_F(Plugins, SettingsAndSecretsGoWhereTheManifestSays) {
   in.from_address = "a@example.com";
   in.secrets["password"] = "pw";
   in.secrets["dkim_private_key"] = "PEM";
-  apply(in, row_, manifest("smtp_relay"), box_, true);
+  apply(in, row_, *plugins_, box_, true);
   // The seed's columns stay filled for the seed's provider ...
   EXPECT_EQ(row_.smtp_host, "relay.example");
   EXPECT_EQ(row_.smtp_port, 587);
@@ -96,10 +96,10 @@ TEST_F(Plugins, RefusesWhatThePluginDoesNotDeclare) {
   Input in;
   in.provider = "fake_email";
   in.from_address = "nope";
-  EXPECT_EQ(error_of<InputError>([&] { apply(in, row_, manifest("fake_email"), box_, true); }), "from: 'nope' is not an email address");
+  EXPECT_EQ(error_of<InputError>([&] { apply(in, row_, *plugins_, box_, true); }), "from: 'nope' is not an email address");
   in.from_address = "a@example.com";
   in.secrets["password"] = "pw";
-  EXPECT_EQ(error_of<InputError>([&] { apply(in, row_, manifest("fake_email"), box_, true); }),
+  EXPECT_EQ(error_of<InputError>([&] { apply(in, row_, *plugins_, box_, true); }),
             "unknown secret 'password': plugin fake_email declares api_key");
   EXPECT_EQ(error_of<InputError>([] { manifest("mailgun"); }).find("no email plugin 'mailgun' is installed (installed: "), 0u);
   EXPECT_EQ(error_of<InputError>([] { manifest("test_dns"); }).find("no email plugin 'test_dns' is installed"), 0u);
@@ -109,20 +109,20 @@ TEST_F(Plugins, UpdateKeepsWhatIsNotGivenAndProviderCannotChange) {
   Input in = dsn("smtp://ada@relay.example:25");
   in.from_address = "a@example.com";
   in.secrets["password"] = "pw";
-  apply(in, row_, manifest("smtp_relay"), box_, true);
+  apply(in, row_, *plugins_, box_, true);
   Input change;
   change.settings = {{"port", 2525}};
-  apply(change, row_, manifest("smtp_relay"), box_, false);
+  apply(change, row_, *plugins_, box_, false);
   EXPECT_EQ(row_.smtp_host, "relay.example");
   EXPECT_EQ(row_.smtp_port, 2525);
   EXPECT_EQ(row_.from_address, "a@example.com");
   Input removal;
   removal.settings = {{"username", nullptr}};
-  apply(removal, row_, manifest("smtp_relay"), box_, false);
+  apply(removal, row_, *plugins_, box_, false);
   EXPECT_EQ(row_.smtp_username, "") << "null removes a setting (JSON merge patch)";
   Input other;
   other.provider = "fake_email";
-  EXPECT_EQ(error_of<InputError>([&] { apply(other, row_, manifest("smtp_relay"), box_, false); }),
+  EXPECT_EQ(error_of<InputError>([&] { apply(other, row_, *plugins_, box_, false); }),
             "provider cannot change (smtp_relay); remove the configuration and add a new one");
 }
 
@@ -130,11 +130,11 @@ TEST_F(Plugins, HeaderAndCommandFieldsMustBeOneLine) {
   Input in = dsn("smtp://relay.example:25");
   in.from_address = "a@example.com";
   in.from_name = "Ada\r\nBcc: victim@example.com";
-  EXPECT_EQ(error_of<InputError>([&] { apply(in, row_, manifest("smtp_relay"), box_, true); }),
+  EXPECT_EQ(error_of<InputError>([&] { apply(in, row_, *plugins_, box_, true); }),
             "from_name contains a control character (13); it must be one line of text");
   in.from_name = "Ada";
   in.settings["host"] = "relay.example\r\nRCPT TO:<x@example.com>";
-  EXPECT_EQ(error_of<InputError>([&] { apply(in, row_, manifest("smtp_relay"), box_, true); }),
+  EXPECT_EQ(error_of<InputError>([&] { apply(in, row_, *plugins_, box_, true); }),
             "settings.host contains a control character (13); it must be one line of text");
 }
 
