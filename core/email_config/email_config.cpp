@@ -31,8 +31,6 @@ void put_column(db::EmailConfiguration& row, const std::string& column, const st
   (column == "smtp_host" ? row.smtp_host : row.smtp_username) = value.is_null() ? "" : value.get<std::string>();
 }
 
-bool is_secret_column(const std::string& column) { return column.ends_with("_encrypted"); }
-
 const std::string kOtherSecrets = "secrets_encrypted";
 
 void seal_into(db::EmailConfiguration& row, const std::string& column, const std::string& plaintext,
@@ -51,7 +49,7 @@ json other_secrets(const db::EmailConfiguration& row, const crypto::SecretBox& b
 // The column that mirrors secret or setting `name`, or "".
 std::string column_of(const plugin_host::Manifest& manifest, const std::string& name, bool secret) {
   for (const auto& [column, target] : manifest.columns)
-    if (target == name && is_secret_column(column) == secret) return column;
+    if (target == name && plugin_host::is_secret_column(column) == secret) return column;
   return "";
 }
 
@@ -66,10 +64,6 @@ void check_single_line(const std::string& field, const std::string& value) {
   for (const unsigned char c : value)
     if (c < 0x20 || c == 0x7f)
       throw InputError(field + " contains a control character (" + std::to_string(c) + "); it must be one line of text");
-}
-
-bool declares_secret(const plugin_host::Manifest& manifest, const std::string& name) {
-  return std::find(manifest.secrets.begin(), manifest.secrets.end(), name) != manifest.secrets.end();
 }
 
 }  // namespace
@@ -165,7 +159,7 @@ Input parse_dsn(const std::string& dsn, const plugin_host::PluginHost& plugins) 
     const auto target = mapping.parts.find(part);
     if (target == mapping.parts.end())
       throw InputError("the DSN has a " + part + ", which " + scheme + ":// DSNs do not take (see the plugin's docs)");
-    if (declares_secret(manifest, target->second)) {
+    if (plugin_host::declares_secret(manifest, target->second)) {
       in.secrets[target->second] = value;
       in.secret_from_dsn = true;
     } else {
@@ -186,7 +180,7 @@ Input parse_dsn(const std::string& dsn, const plugin_host::PluginHost& plugins) 
   if (!parsed->path().empty() && parsed->path() != "/") throw InputError("the DSN has a path, which DSNs do not take");
   for (const auto& param : parsed->params()) {
     const std::string key(param.key);
-    if (declares_secret(manifest, key))
+    if (plugin_host::declares_secret(manifest, key))
       throw InputError("the DSN's query names the secret '" + key + "': give secrets as secrets, not in a URL");
     in.settings[key] = setting_value(manifest, key, std::string(param.value));
   }
@@ -222,7 +216,7 @@ void apply(const Input& in, db::EmailConfiguration& row, const plugin_host::Plug
   for (const auto& [key, value] : settings.items())
     if (value.is_string()) check_single_line("settings." + key, value.get<std::string>());
   for (const auto& [column, target] : manifest.columns) {
-    if (is_secret_column(column)) continue;
+    if (plugin_host::is_secret_column(column)) continue;
     put_column(row, column, target, settings.contains(target) ? settings[target] : json());
     settings.erase(target);
   }
@@ -230,7 +224,7 @@ void apply(const Input& in, db::EmailConfiguration& row, const plugin_host::Plug
 
   std::optional<json> others;
   for (const auto& [name, value] : in.secrets) {
-    if (!declares_secret(manifest, name))
+    if (!plugin_host::declares_secret(manifest, name))
       throw InputError("unknown secret '" + name + "': plugin " + manifest.name + " declares " + joined(manifest.secrets));
     if (value.empty()) throw InputError("secret '" + name + "' is empty");
     if (const auto column = column_of(manifest, name, true); !column.empty()) {
@@ -246,7 +240,7 @@ void apply(const Input& in, db::EmailConfiguration& row, const plugin_host::Plug
 json settings_of(const db::EmailConfiguration& row, const plugin_host::Manifest& manifest) {
   json settings = row.settings.is_object() ? row.settings : json::object();
   for (const auto& [column, target] : manifest.columns)
-    if (!is_secret_column(column))
+    if (!plugin_host::is_secret_column(column))
       if (json value = get_column(row, column); !value.is_null()) settings[target] = std::move(value);
   return settings;
 }
@@ -255,7 +249,7 @@ std::map<std::string, std::string> secrets_of(const db::EmailConfiguration& row,
                                               const crypto::SecretBox& box) {
   std::map<std::string, std::string> out;
   for (const auto& [column, name] : manifest.columns)
-    if (is_secret_column(column) && row.ciphertexts.count(column)) out[name] = open_column(row, column, box);
+    if (plugin_host::is_secret_column(column) && row.ciphertexts.count(column)) out[name] = open_column(row, column, box);
   const json others = other_secrets(row, box);  // must outlive items()
   for (const auto& [name, value] : others.items())
     if (value.is_string()) out[name] = value.get<std::string>();

@@ -150,14 +150,6 @@ std::string read_manifest_section(const std::filesystem::path& file) {
 
 std::string host_toolchain() { return kToolchainTag; }
 
-bool is_setting(const Manifest& m, const std::string& name) {
-  return m.config_schema.is_object() && m.config_schema.contains("properties") &&
-         m.config_schema["properties"].is_object() && m.config_schema["properties"].contains(name);
-}
-bool is_secret(const Manifest& m, const std::string& name) {
-  return std::find(m.secrets.begin(), m.secrets.end(), name) != m.secrets.end();
-}
-
 // "dsn" and "columns" name settings and secrets: each name must be one the plugin declares,
 // and of the right sort (a port or a plain column is a setting, an encrypted column a secret).
 void check_mappings(const std::filesystem::path& file, const Manifest& m, const json& body) {
@@ -165,8 +157,8 @@ void check_mappings(const std::filesystem::path& file, const Manifest& m, const 
     refuse(file, "invalid manifest: \"dsn\" and \"columns\" are for email plugins");
   for (const auto& [scheme, mapping] : m.dsn) {
     for (const auto& [part, target] : mapping.parts) {
-      const bool setting = is_setting(m, target);
-      if (!setting && !is_secret(m, target))
+      const bool setting = declares_setting(m, target);
+      if (!setting && !declares_secret(m, target))
         refuse(file, "invalid manifest: dsn scheme '" + scheme + "' maps its " + part + " to '" + target +
                          "', which is neither a config_schema property nor a declared secret");
       if (part == "port" && !setting)
@@ -174,13 +166,13 @@ void check_mappings(const std::filesystem::path& file, const Manifest& m, const 
                          "', which is not a config_schema property");
     }
     for (const auto& [name, value] : mapping.defaults.items())
-      if (!is_setting(m, name))
+      if (!declares_setting(m, name))
         refuse(file, "invalid manifest: dsn scheme '" + scheme + "' defaults '" + name +
                          "', which is not a config_schema property");
   }
   for (const auto& [column, target] : m.columns) {
-    const bool secret_column = column.ends_with("_encrypted");
-    if (secret_column ? !is_secret(m, target) : !is_setting(m, target))
+    const bool secret_column = is_secret_column(column);
+    if (secret_column ? !declares_secret(m, target) : !declares_setting(m, target))
       refuse(file, "invalid manifest: column " + column + " mirrors '" + target + "', which is not a declared " +
                        (secret_column ? "secret" : "config_schema property"));
   }
@@ -213,6 +205,15 @@ std::variant<EmailCapabilities, DnsCapabilities> parse_capabilities(PluginKind k
 }
 
 }  // namespace
+
+bool declares_setting(const Manifest& m, const std::string& name) {
+  return m.config_schema.is_object() && m.config_schema.contains("properties") &&
+         m.config_schema["properties"].is_object() && m.config_schema["properties"].contains(name);
+}
+
+bool declares_secret(const Manifest& m, const std::string& name) {
+  return std::find(m.secrets.begin(), m.secrets.end(), name) != m.secrets.end();
+}
 
 std::string_view to_string(PluginKind kind) { return kind == PluginKind::email ? "email" : "dns"; }
 

@@ -241,7 +241,7 @@ std::unique_ptr<Instance<Provider>> prepare(const Manifest& manifest,
   if (auto violations = schema.validate(settings.config); !violations.empty())
     throw PluginError(label + ": invalid configuration: " + json_schema::describe(violations));
   for (const auto& [name, value] : settings.secrets) {
-    if (std::find(manifest.secrets.begin(), manifest.secrets.end(), name) == manifest.secrets.end())
+    if (!declares_secret(manifest, name))
       throw PluginError(label + ": unknown secret '" + name + "' (declared: " + join(manifest.secrets) + ")");
     secret_values.push_back(value);
   }

@@ -63,6 +63,14 @@ struct Manifest {
   std::variant<EmailCapabilities, DnsCapabilities> parsed_capabilities;
 };
 
+// Whether `name` is a property of the manifest's config_schema (a setting), or a declared secret.
+bool declares_setting(const Manifest& manifest, const std::string& name);
+bool declares_secret(const Manifest& manifest, const std::string& name);
+
+// The seed's columns that hold a secret ("columns" maps them to a secret, the others to a
+// setting) end in "_encrypted".
+inline bool is_secret_column(std::string_view column) { return column.ends_with("_encrypted"); }
+
 // Reads and checks a plugin file's manifest without loading it. Throws PluginRefused.
 Manifest read_manifest(const std::filesystem::path& file);
 

@@ -7,15 +7,12 @@
 #include <gtest/gtest.h>
 #include <plugin_host.hpp>
 
-#include <algorithm>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <memory>
-#include <stdexcept>
 #include <string>
 #include <type_traits>
-#include <vector>
 
 namespace mailroom::testkit {
 
@@ -44,8 +41,6 @@ class LoadedPlugin {
     if constexpr (std::is_same_v<Provider, EmailProvider>) return host_->create_email_provider(name_, std::move(settings));
     else return host_->create_dns_provider(name_, std::move(settings));
   }
-
-  const plugin_host::Manifest& manifest() const { return host_->find(name_)->manifest; }
 
  private:
   std::shared_ptr<plugin_host::PluginHost> host_;
