@@ -8,6 +8,7 @@
 #include <mailroom/mime.hpp>
 
 #include <chrono>
+#include <limits>
 #include <map>
 #include <regex>
 
@@ -182,7 +183,15 @@ EmailRequest email_request_from_json(const nlohmann::json& j) {
   std::string field;
   auto get = [&](const char* name, auto fallback) {
     field = name;
-    return j.contains(name) ? j[name].get<decltype(fallback)>() : fallback;
+    if (!j.contains(name)) return fallback;
+    if constexpr (std::is_same_v<decltype(fallback), int>) {
+      // nlohmann turns any number into an int with a plain cast: one out of int's range would
+      // be undefined behaviour (found by tests/fuzz: api_request, priority 3.3e38).
+      const auto& value = j[name];
+      if (!value.is_number() || !(value >= std::numeric_limits<int>::min() && value <= std::numeric_limits<int>::max()))
+        throw EnqueueError("field '" + field + "' has the wrong type");
+    }
+    return j[name].get<decltype(fallback)>();
   };
   try {
     r.configuration_id = get("configuration", std::string());

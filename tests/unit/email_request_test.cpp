@@ -34,6 +34,10 @@ TEST(EmailRequestFromJson, NamesWhatIsWrong) {
   auto error = [](const char* text) { return error_of<EnqueueError>([&] { email_request_from_json(json::parse(text)); }); };
   EXPECT_EQ(error(R"([1])"), "an email must be a JSON object");
   EXPECT_EQ(error(R"({"configuration": "c", "to": "a@b.c", "priority": "high"})"), "field 'priority' has the wrong type");
+  EXPECT_EQ(error(R"({"configuration": "c", "to": "a@b.c", "priority": 333333333333333333333333333333333333310})"),
+            "field 'priority' has the wrong type");
+  EXPECT_EQ(error(R"({"configuration": "c", "to": "a@b.c", "max_retries": -2147483649})"),
+            "field 'max_retries' has the wrong type");
   EXPECT_EQ(error(R"({"configuration": "c", "to": "a@b.c", "data": [1]})"), "field 'data' must be an object");
 }
 
