@@ -125,17 +125,21 @@ int serve(const Globals& globals, bool until_empty, double lease, int deadline, 
   for (const auto* p : host.plugins())
     if (p->loaded) names += (names.empty() ? "" : ", ") + p->manifest.name;
   const crypto::SecretBox box(load_key_ring(config));
-  // Per worker: the next claim runs while the current batch's sends read configurations.
-  db::Pool pool(url, static_cast<std::size_t>(config.workers_count) * 2 + 2);
+  // Sends hold no connection: the claimer, the outcome writer and the heartbeat each use
+  // one, and senders briefly for the quota gate.
+  db::Pool pool(url, 6);
 
   queue::WorkerOptions options;
   options.worker_id = hostname() + ":" + std::to_string(::getpid());
-  options.threads = static_cast<std::size_t>(config.workers_count);
+  options.max_in_flight = static_cast<std::size_t>(config.workers_count);
+  options.window = static_cast<std::size_t>(config.workers_window);
   options.batch_size = static_cast<std::size_t>(config.workers_batch_size);
   options.lease_seconds = lease;
   options.shutdown_deadline = std::chrono::seconds(deadline);
   options.until_empty = until_empty;
-  spdlog::info("serving as {}: {} worker(s), batch {}, lease {} s; plugins: {}", options.worker_id, options.threads,
+  spdlog::info("serving as {}: at most {} send(s) in flight, window {}, batch {}, lease {} s; plugins: {}",
+               options.worker_id, options.max_in_flight,
+               options.window > 0 ? std::to_string(options.window) : std::string("as each plugin declares"),
                options.batch_size, lease, names.empty() ? "none" : names);
 
   std::unique_ptr<api::Server> server;

@@ -104,9 +104,16 @@ const std::vector<Key>& keys() {
        [](Config& c, const json& v) {
          const auto n = v.get<long long>();
          c.workers_count = static_cast<int>(n);
-         return check_range(n, 1, 1024);
+         return check_range(n, 1, 4096);
        },
        [](const Config& c) { return json(c.workers_count); }},
+      {"workers.window", "MAILROOM_WORKERS_WINDOW", Type::integer,
+       [](Config& c, const json& v) {
+         const auto n = v.get<long long>();
+         c.workers_window = static_cast<int>(n);
+         return check_range(n, 0, 1000);
+       },
+       [](const Config& c) { return json(c.workers_window); }},
       {"workers.batch_size", "MAILROOM_WORKERS_BATCH_SIZE", Type::integer,
        [](Config& c, const json& v) {
          const auto n = v.get<long long>();

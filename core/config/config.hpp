@@ -5,7 +5,8 @@
 //   plugins.dir          MAILROOM_PLUGINS_DIR           next to the binary (see docs/configuration.md)
 //   plugins.enabled      MAILROOM_PLUGINS_ENABLED       [] = every plugin found (comma-separated in env)
 //   api.listen           MAILROOM_API_LISTEN            "127.0.0.1:8025"
-//   workers.count        MAILROOM_WORKERS_COUNT         4
+//   workers.count        MAILROOM_WORKERS_COUNT         256 (sends in flight per host)
+//   workers.window       MAILROOM_WORKERS_WINDOW        0 (sends in flight per configuration: the plugin's)
 //   workers.batch_size   MAILROOM_WORKERS_BATCH_SIZE    100
 //   master_key.file      MAILROOM_MASTER_KEY_FILE       ""
 //   log.level            MAILROOM_LOG_LEVEL             "info"
@@ -39,7 +40,8 @@ struct Config {
   std::string api_listen = "127.0.0.1:8025";
   std::string api_tls_cert_file;  // both set: the API serves HTTPS
   std::string api_tls_key_file;
-  int workers_count = 4;
+  int workers_count = 256;  // sends in flight on this host, over every configuration
+  int workers_window = 0;   // sends in flight per configuration; 0: what its plugin declares
   int workers_batch_size = 100;
   std::filesystem::path master_key_file;
   bool master_key_from_env = false;  // MAILROOM_MASTER_KEY is set (its value is not kept here)

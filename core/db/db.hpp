@@ -295,8 +295,12 @@ class EmailQueue {
   std::vector<EnqueuedEmail> insert(const std::vector<NewQueuedEmail>& emails, const std::string& actor_id);
 
   // Claims up to `limit` due emails for `worker` with a lease of `lease_seconds`, and logs
-  // `sending` for each, in one statement.
-  std::vector<ClaimedEmail> claim(const std::string& worker, std::size_t limit, double lease_seconds);
+  // `sending` for each, in one statement. Emails of `skip_configurations` are left alone.
+  std::vector<ClaimedEmail> claim(const std::string& worker, std::size_t limit, double lease_seconds,
+                                  const std::vector<std::string>& skip_configurations = {});
+  // The heartbeat of a live worker: every email it holds stays its own for another
+  // `lease_seconds`. Returns how many it holds.
+  std::size_t extend_leases(const std::string& worker, double lease_seconds);
   // Applies completions of emails `worker` still holds (late ones are skipped: a rescue
   // won), with their delivery logs, in one statement. Returns how many applied.
   std::size_t complete(const std::string& worker, const std::vector<Completion>& completions);

@@ -113,7 +113,8 @@ std::vector<EnqueuedEmail> EmailQueue::insert(const std::vector<NewQueuedEmail>&
   return out;
 }
 
-std::vector<ClaimedEmail> EmailQueue::claim(const std::string& worker, std::size_t limit, double lease_seconds) {
+std::vector<ClaimedEmail> EmailQueue::claim(const std::string& worker, std::size_t limit, double lease_seconds,
+                                            const std::vector<std::string>& skip_configurations) {
   auto connection = pool_.acquire();
   pqxx::work tx(*connection);
   // The claim must walk idx_email_queue_due in order and stop after LIMIT rows. When the
@@ -128,6 +129,9 @@ std::vector<ClaimedEmail> EmailQueue::claim(const std::string& worker, std::size
   const auto rows = tx.exec_params(
       "WITH due AS MATERIALIZED ("
       "  SELECT id FROM email_queue WHERE status = 'queued' AND run_at <= now()"
+      // A configuration whose sends are backed up is skipped (a filter on the same walk:
+      // its due rows are read and passed over, which costs only while others wait).
+      "    AND (email_configuration_id IS NULL OR email_configuration_id <> ALL($4::uuid[]))"
       "  ORDER BY priority, run_at, id LIMIT $2 FOR UPDATE SKIP LOCKED),"
       " claimed AS ("
       "  UPDATE email_queue q SET status = 'sending', locked_by = $1,"
@@ -146,7 +150,7 @@ std::vector<ClaimedEmail> EmailQueue::claim(const std::string& worker, std::size
       "  recipient_email, recipient_name, array_to_json(cc)::text AS cc, array_to_json(bcc)::text AS bcc,"
       "  from_address, from_name, reply_to_address, subject, text_body, html_body, retry_count, max_retries"
       " FROM claimed ORDER BY priority, run_at, id",
-      worker, static_cast<long>(limit), lease_seconds);
+      worker, static_cast<long>(limit), lease_seconds, text_array(skip_configurations));
   tx.commit();
   std::vector<ClaimedEmail> out;
   out.reserve(rows.size());
@@ -221,6 +225,17 @@ std::size_t EmailQueue::complete(const std::string& worker, const std::vector<Co
       worker, text_array(ids), text_array(statuses), text_array(message_ids), text_array(delays),
       text_array(increments), text_array(kinds), text_array(codes), text_array(messages), text_array(events),
       text_array(details), text_array(providers));
+  tx.commit();
+  return result.affected_rows();
+}
+
+std::size_t EmailQueue::extend_leases(const std::string& worker, double lease_seconds) {
+  auto connection = pool_.acquire();
+  pqxx::work tx(*connection);
+  const auto result = tx.exec_params(
+      "UPDATE email_queue SET locked_until = now() + make_interval(secs => $2)"
+      " WHERE status = 'sending' AND locked_by = $1",
+      worker, lease_seconds);
   tx.commit();
   return result.affected_rows();
 }

@@ -67,6 +67,7 @@ const char* const kEmailCapabilitiesSchema = R"json({
     "click_tracking": { "type": "boolean" },
     "webhooks": { "type": "boolean" },
     "requests_per_second": { "type": "number", "exclusiveMinimum": 0 },
+    "sends_in_flight": { "type": "integer", "minimum": 1, "maximum": 1000 },
     "quota": { "enum": ["none", "daily_hourly"] }
   }
 })json";
@@ -189,6 +190,7 @@ std::variant<EmailCapabilities, DnsCapabilities> parse_capabilities(PluginKind k
     c.click_tracking = declared.value("click_tracking", false);
     c.webhooks = declared.value("webhooks", false);
     c.requests_per_second = declared.value("requests_per_second", 0.0);
+    c.sends_in_flight = declared.value("sends_in_flight", c.sends_in_flight);
     c.quota = declared.value("quota", std::string("none")) == "daily_hourly" ? QuotaModel::daily_hourly
                                                                           : QuotaModel::none;
     return c;

@@ -75,12 +75,18 @@ nlohmann::json to_json(const db::DeliveryLogRow& log);
 // jitter, capped at 6 hours.
 double backoff_seconds(int attempt, std::mt19937_64& rng);
 
+// Sends in flight per configuration when neither the configuration, the host's config file
+// nor the plugin says.
+inline constexpr std::size_t kDefaultWindow = 4;
+
 struct WorkerOptions {
-  std::string worker_id;     // unique per process, e.g. host:pid
-  std::size_t threads = 4;
-  std::size_t batch_size = 100;
-  double lease_seconds = 300;
+  std::string worker_id;         // unique per process, e.g. host:pid; holds the leases
+  std::size_t max_in_flight = 256;  // sends in flight on this host, over every configuration
+  std::size_t window = 0;        // sends in flight per configuration; 0: what its plugin declares
+  std::size_t batch_size = 100;  // emails claimed at a time
+  double lease_seconds = 300;    // renewed while the host lives (heartbeat every quarter)
   std::chrono::milliseconds poll_interval{1000};
+  std::chrono::milliseconds flush_interval{200};  // outcomes are written at least this often
   std::chrono::seconds shutdown_deadline{30};
   bool until_empty = false;  // stop once nothing is queued or sending (benchmarks, batch jobs)
   const Clock* clock = nullptr;  // wall time of the quota windows; null: the system clock
@@ -90,14 +96,14 @@ struct WorkerStats {
   std::atomic<long> sent{0}, retried{0}, failed{0}, deferred{0}, released{0}, rescued{0}, late{0};
 };
 
-// Runs the workers until `stop` becomes true (or, with until_empty, the queue drains),
-// then lets in-flight sends finish within the shutdown deadline and releases the rest.
-// Returns false when the deadline passed with sends still running.
+// Runs the host's sending until `stop` becomes true (or, with until_empty, the queue
+// drains), then lets in-flight sends finish within the shutdown deadline and releases the
+// rest. Returns false when the deadline passed with sends still running.
 bool run_workers(db::Pool& pool, const plugin_host::PluginHost& host, const crypto::SecretBox& box,
                  const WorkerOptions& options, std::atomic<bool>& stop, WorkerStats& stats);
 
-// One worker step, for tests and tools: claims one batch, sends it (or releases it when
-// `stop` is set) and writes the outcomes. Returns how many emails it claimed.
+// One round, for tests and tools: claims one batch, sends it through the same windows (or
+// releases it when `stop` is set), writes the outcomes. Returns how many emails it claimed.
 std::size_t process_batch(db::Pool& pool, const plugin_host::PluginHost& host, const crypto::SecretBox& box,
                           const WorkerOptions& options, std::atomic<bool>& stop, WorkerStats& stats);
 

@@ -1,3 +1,16 @@
+// The host's sending: one claimer, a window of concurrent sends per configuration, one
+// outcome writer, and a maintenance thread (LISTEN, lease heartbeat, rescue).
+//
+//   claim (batch) -> lane of its configuration (pending) -> sender threads (<= window per
+//   lane, <= max_in_flight per host) -> outbox -> one statement per flush (<= flush_interval)
+//
+// Plugins are synchronous (send() blocks until the provider answers), so a send in flight is
+// a thread with a provider object of its own: a configuration's providers are pooled and
+// reused (an SMTP connection, an HTTP keep-alive connection each), and no thread holds a
+// database connection while it sends. Threads rather than curl multi or HTTP/2 in the
+// plugins: the SDK's interface stays one call per email for every plugin, and at the
+// provider latencies that matter (20-300 ms) a thread per in-flight send costs nothing
+// measurable next to the wait (bench/provider_latency).
 #include "queue.hpp"
 
 #include "metrics.hpp"
@@ -7,18 +20,24 @@
 #include <spdlog/spdlog.h>
 
 #include <condition_variable>
-#include <future>
+#include <deque>
 #include <map>
 #include <mutex>
-#include <set>
 #include <thread>
 
 namespace mailroom::queue {
 namespace {
 
-using Clock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;
 
-// Wakes idle workers: a LISTEN connection turns NOTIFYs into a condition variable; the
+// A sender thread with nothing to do for this long ends (its idle providers stay pooled).
+constexpr auto kIdleSender = std::chrono::seconds(10);
+// How often a lane re-reads its configuration (a change rebuilds its providers).
+constexpr auto kRecheck = std::chrono::seconds(1);
+// How long a configuration rests after a rate_limited refusal that names no Retry-After.
+constexpr auto kDefaultRateLimitPause = std::chrono::seconds(1);
+
+// Wakes the claimer: a LISTEN connection turns NOTIFYs into a condition variable; the
 // timeout of every wait is the poll interval, so a lost NOTIFY costs latency only.
 class Wakeup {
  public:
@@ -51,54 +70,26 @@ class Listener final : public pqxx::notification_receiver {
   Wakeup& wakeup_;
 };
 
-// One provider object per configuration per worker thread (plugins are called from one
-// thread at a time), rebuilt when the configuration changes.
-class Providers {
- public:
-  Providers(db::Pool& pool, const plugin_host::PluginHost& host, const crypto::SecretBox& box)
-      : pool_(pool), host_(host), box_(box) {}
+// One configuration's sends on this host.
+struct Lane {
+  std::deque<db::ClaimedEmail> pending;  // claimed, not yet handed to a sender
+  std::size_t in_flight = 0;
+  std::size_t window = kDefaultWindow;
+  SteadyClock::time_point paused_until{};  // after a rate_limited refusal
 
-  struct Entry {
-    std::shared_ptr<EmailProvider> provider;
-    std::string provider_name;  // the configuration's provider column
-    bool quota_gate = false;
-    std::string updated_at;
-  };
+  // What sending needs, re-read at most once per kRecheck; a change starts a new generation.
+  std::shared_ptr<const db::EmailConfiguration> row;
+  std::optional<ErrorInfo> unusable;  // set: every email of this lane gets this outcome
+  std::string provider_name;
+  bool quota_gate = false;
+  std::uint64_t generation = 0;
+  SteadyClock::time_point checked{};
+  std::vector<std::pair<std::uint64_t, std::shared_ptr<EmailProvider>>> idle;  // (generation, provider)
 
-  // Configurations are re-read once per batch, not once per email.
-  void begin_batch() { checked_.clear(); }
-
-  // Throws ProviderError{permanent} when the configuration cannot be used.
-  Entry& get(const std::string& configuration_id) {
-    auto it = cache_.find(configuration_id);
-    if (it != cache_.end() && checked_.contains(configuration_id)) return it->second;
-    auto row = db::EmailConfigurations(pool_).find(configuration_id);
-    if (!row) throw ProviderError(ErrorKind::permanent, "no_configuration", "the email configuration was removed");
-    checked_.insert(configuration_id);
-    if (it != cache_.end() && it->second.updated_at == row->updated_at) return it->second;
-    if (!row->is_active) throw ProviderError(ErrorKind::permanent, "inactive", "the email configuration is inactive");
-    Entry entry;
-    entry.provider = providers::make_email_provider(*row, host_, box_);
-    const auto& plugin = providers::loaded_plugin(host_, row->plugin_name(), plugin_host::PluginKind::email);
-    entry.provider_name = row->provider;
-    entry.quota_gate = std::get<EmailCapabilities>(plugin.manifest.parsed_capabilities).quota == QuotaModel::daily_hourly;
-    entry.updated_at = row->updated_at;
-    return cache_[configuration_id] = std::move(entry);
+  bool ready(SteadyClock::time_point now) const {
+    return !pending.empty() && in_flight < window && now >= paused_until;
   }
-
- private:
-  db::Pool& pool_;
-  const plugin_host::PluginHost& host_;
-  const crypto::SecretBox& box_;
-  std::map<std::string, Entry> cache_;
-  std::set<std::string> checked_;
 };
-
-OutgoingEmail to_outgoing_email(const db::ClaimedEmail& e) {
-  OutgoingEmail out = to_outgoing(e);
-  out.id = e.id;
-  return out;
-}
 
 db::Completion outcome_of_error(const db::ClaimedEmail& e, const ErrorInfo& error, const std::string& provider,
                                 std::mt19937_64& rng, WorkerStats& stats) {
@@ -134,128 +125,365 @@ db::Completion outcome_of_error(const db::ClaimedEmail& e, const ErrorInfo& erro
   return c;
 }
 
-class Worker {
- public:
-  Worker(db::Pool& pool, const plugin_host::PluginHost& host, const crypto::SecretBox& box, const WorkerOptions& options,
-         std::atomic<bool>& stop, WorkerStats& stats, Wakeup& wakeup)
-      : pool_(pool), queue_(pool), providers_(pool, host, box), options_(options), stop_(stop), stats_(stats),
-        wakeup_(wakeup), rng_(std::random_device{}()) {}
+// Back to the queue unsent, no attempt spent (stopping, or its configuration is resting).
+db::Completion handed_back(const db::ClaimedEmail& email, const char* why, double delay_seconds) {
+  db::Completion c;
+  c.id = email.id;
+  c.status = db::EmailStatus::queued;
+  c.delay_seconds = delay_seconds;
+  c.event_type = db::LogEvent::queued;
+  c.event_status = why;
+  return c;
+}
 
-  // The next batch is claimed, on a helper thread, while this one is being sent. Outcomes
-  // are written before the next batch is sent, so that what a killed worker has handed to
-  // the provider without recording it never exceeds one batch.
-  void run() {
-    std::vector<db::ClaimedEmail> batch;
-    if (!stop_) batch = claim_or_nothing();
-    while (true) {
-      if (batch.empty()) {
-        if (stop_) break;
-        if (options_.until_empty && drained()) {
-          stop_ = true;
-          wakeup_.notify();  // the other workers are waiting for work that will not come
-          break;
+OutgoingEmail to_outgoing_email(const db::ClaimedEmail& e) {
+  OutgoingEmail out = to_outgoing(e);
+  out.id = e.id;
+  // The same on every attempt, so a resend after a crash is recognisable as the same message.
+  const auto at = e.from_address.rfind('@');
+  out.message.message_id =
+      "<" + e.id + "@" + (at == std::string::npos ? std::string("mailroom.invalid") : e.from_address.substr(at + 1)) + ">";
+  return out;
+}
+
+long elapsed_ms(SteadyClock::time_point since) {
+  return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - since).count());
+}
+
+class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
+ public:
+  Dispatcher(db::Pool& pool, const plugin_host::PluginHost& host, const crypto::SecretBox& box,
+             const WorkerOptions& options, std::atomic<bool>& stop, WorkerStats& stats, Wakeup& wakeup)
+      : pool_(pool), host_(host), box_(box), options_(options), stop_(stop), stats_(stats), wakeup_(wakeup),
+        queue_(pool), configurations_(pool) {}
+
+  void start_writer() {
+    writer_ = std::thread([self = shared_from_this()] { self->write_outcomes(); });
+  }
+
+  // Claims while the host has room, until stopped (or drained, with until_empty).
+  void claim_loop() {
+    while (!stop_) {
+      std::vector<std::string> skip;
+      std::size_t room = 0;
+      {
+        std::unique_lock lock(mutex_);
+        spawn_senders();  // e.g. a lane whose rest ended after its threads went idle
+        room = capacity() - std::min(capacity(), held_);
+        if (room == 0 || (room < options_.batch_size / 2 && held_ > 0)) {
+          settled_.wait_for(lock, options_.poll_interval);
+          continue;
         }
-        wakeup_.wait(options_.poll_interval);
-        if (stop_) break;
-        batch = claim_or_nothing();
+        skip = backed_up();
+      }
+      std::vector<db::ClaimedEmail> batch;
+      try {
+        batch = claim(std::min(room, options_.batch_size), skip);
+      } catch (const std::exception& e) {
+        spdlog::error("claim failed: {}", e.what());
+      }
+      if (!batch.empty()) {
+        route(std::move(batch));
         continue;
       }
-      std::future<std::vector<db::ClaimedEmail>> next;
-      if (!stop_) next = std::async(std::launch::async, [this] { return claim_or_nothing(); });
-      flush(send_all(batch));
-      // Released unsent by send_all if we are stopping by the time it comes up.
-      batch = next.valid() ? next.get() : std::vector<db::ClaimedEmail>{};
+      if (options_.until_empty && idle() && drained()) {
+        stop_ = true;
+        break;
+      }
+      wakeup_.wait(options_.poll_interval);
     }
   }
 
-  // Claims one batch, sends it (or releases it when stopping) and writes the outcomes.
-  std::size_t step() {
-    const auto batch = claim();
-    flush(send_all(batch));
-    return batch.size();
+  // Claims one batch and hands it to the senders, or back to the queue when stopping.
+  std::size_t claim_once() {
+    auto batch = claim(options_.batch_size, {});
+    const auto n = batch.size();
+    if (stop_) {
+      std::lock_guard lock(mutex_);
+      held_ += n;
+      for (const auto& email : batch) give_back(email, "released", 0);
+    } else {
+      route(std::move(batch));
+    }
+    return n;
+  }
+
+  // Stops handing out work: what no sender has started goes back to the queue.
+  void release_pending() {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    for (auto& [id, lane] : lanes_) {
+      for (const auto& email : lane->pending) give_back(email, "released", 0);
+      lane->pending.clear();
+    }
+    work_.notify_all();
+  }
+
+  // Waits until every claimed email's outcome is written (or the deadline, if any, passes).
+  bool wait_settled(std::optional<SteadyClock::time_point> deadline) {
+    std::unique_lock lock(mutex_);
+    if (!deadline) {
+      settled_.wait(lock, [&] { return held_ == 0; });
+      return true;
+    }
+    return settled_.wait_until(lock, *deadline, [&] { return held_ == 0; });
+  }
+
+  // Ends the writer after it wrote what it has; sends still running then are left to their lease.
+  void finish() {
+    {
+      std::lock_guard lock(mutex_);
+      stopping_ = true;
+      writer_done_ = true;
+    }
+    work_.notify_all();
+    outbox_cv_.notify_all();
+    if (writer_.joinable()) writer_.join();
+  }
+
+  std::size_t held() {
+    std::lock_guard lock(mutex_);
+    return held_;
   }
 
  private:
-  // A failed claim is logged and counts as an empty one: the worker waits and tries again.
-  std::vector<db::ClaimedEmail> claim_or_nothing() {
-    try {
-      return claim();
-    } catch (const std::exception& e) {
-      spdlog::error("claim failed: {}", e.what());
-      return {};
-    }
-  }
+  // Claimed emails the host holds at most: a window's worth of sends plus the next batch.
+  std::size_t capacity() const { return options_.max_in_flight + options_.batch_size; }
 
-  std::vector<db::ClaimedEmail> claim() {
-    const auto t0 = Clock::now();
-    auto batch = queue_.claim(options_.worker_id, options_.batch_size, options_.lease_seconds);
+  std::vector<db::ClaimedEmail> claim(std::size_t limit, const std::vector<std::string>& skip) {
+    const auto t0 = SteadyClock::now();
+    auto batch = queue_.claim(options_.worker_id, limit, options_.lease_seconds, skip);
     if (!batch.empty())
       spdlog::debug("{}: claimed {} email(s) in {} ms", options_.worker_id, batch.size(), elapsed_ms(t0));
     return batch;
   }
 
-  // Sends a claimed batch; once stopping, what is left of it is released unsent.
-  std::vector<db::Completion> send_all(const std::vector<db::ClaimedEmail>& batch) {
-    const auto t0 = Clock::now();
-    std::vector<db::Completion> done;
-    done.reserve(batch.size());
-    providers_.begin_batch();
-    for (const auto& email : batch) done.push_back(stop_ ? release(email) : send(email));
-    if (!batch.empty()) spdlog::debug("{}: sent {} email(s) in {} ms", options_.worker_id, batch.size(), elapsed_ms(t0));
-    return done;
+  // Configurations whose claimed emails already fill their window twice over, or that rest
+  // after a rate limit: the next claim leaves their emails to other hosts and to later.
+  std::vector<std::string> backed_up() {
+    std::vector<std::string> out;
+    const auto now = SteadyClock::now();
+    for (const auto& [id, lane] : lanes_)
+      if (!id.empty() && (lane->pending.size() >= lane->window || now < lane->paused_until)) out.push_back(id);
+    return out;
   }
 
-  static long elapsed_ms(Clock::time_point since) {
-    return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - since).count());
+  bool idle() {
+    std::lock_guard lock(mutex_);
+    return held_ == 0;
   }
 
   bool drained() {
-    const auto counts = queue_.status_counts("");
-    auto count = [&](db::EmailStatus s) {
-      auto it = counts.find(std::string(db::to_string(s)));
-      return it == counts.end() ? 0L : it->second;
-    };
-    return count(db::EmailStatus::queued) == 0 && count(db::EmailStatus::sending) == 0;
-  }
-
-  db::Completion release(const db::ClaimedEmail& email) {
-    ++stats_.released;
-    db::Completion c;
-    c.id = email.id;
-    c.status = db::EmailStatus::queued;
-    c.event_type = db::LogEvent::queued;
-    c.event_status = "released";
-    return c;
-  }
-
-  db::Completion send(const db::ClaimedEmail& email) {
-    const auto started = std::chrono::steady_clock::now();
-    db::Completion c = attempt(email);
-    const std::string provider = c.provider.empty() ? std::string("unknown") : c.provider;
-    const std::string outcome = c.status == db::EmailStatus::queued ? (c.event_status.empty() ? "retry" : c.event_status)
-                                                                    : std::string(db::to_string(c.status));
-    auto& registry = metrics::Registry::global();
-    registry.add("mailroom_sends_total", {{"provider", provider}, {"outcome", outcome}});
-    registry.observe("mailroom_send_duration_seconds", {{"provider", provider}},
-                     std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    return c;
-  }
-
-  db::Completion attempt(const db::ClaimedEmail& email) {
-    std::string provider_name;
     try {
-      if (email.configuration_id.empty())
-        throw ProviderError(ErrorKind::permanent, "no_configuration", "the email names no configuration");
-      auto& entry = providers_.get(email.configuration_id);
-      provider_name = entry.provider_name;
-      if (entry.quota_gate) {
+      const auto counts = queue_.status_counts("");
+      auto count = [&](db::EmailStatus s) {
+        auto it = counts.find(std::string(db::to_string(s)));
+        return it == counts.end() ? 0L : it->second;
+      };
+      return count(db::EmailStatus::queued) == 0 && count(db::EmailStatus::sending) == 0;
+    } catch (const std::exception& e) {
+      spdlog::error("counting the queue failed: {}", e.what());
+      return false;
+    }
+  }
+
+  // Puts each email in its configuration's lane (reading the configuration first when the
+  // last look is older than kRecheck), then starts the senders the work needs.
+  void route(std::vector<db::ClaimedEmail> batch) {
+    std::map<std::string, std::optional<db::EmailConfiguration>> fresh;
+    std::map<std::string, std::string> read_errors;
+    {
+      std::lock_guard lock(mutex_);
+      const auto now = SteadyClock::now();
+      for (const auto& email : batch) {
+        auto it = lanes_.find(email.configuration_id);
+        if (!email.configuration_id.empty() && (it == lanes_.end() || now - it->second->checked > kRecheck))
+          fresh.emplace(email.configuration_id, std::nullopt);
+      }
+    }
+    for (auto& [id, row] : fresh) {
+      try {
+        row = configurations_.find(id);
+      } catch (const std::exception& e) {
+        read_errors[id] = e.what();
+      }
+    }
+    std::lock_guard lock(mutex_);
+    held_ += batch.size();
+    for (auto& [id, row] : fresh) {
+      auto& lane = lane_of(id);
+      if (auto error = read_errors.find(id); error != read_errors.end()) {
+        if (!lane.row) lane.unusable = ErrorInfo{ErrorKind::transient, "host_error", error->second, std::nullopt};
+        continue;
+      }
+      update(lane, row);
+    }
+    for (auto& email : batch) lane_of(email.configuration_id).pending.push_back(std::move(email));
+    spawn_senders();
+    work_.notify_all();
+  }
+
+  Lane& lane_of(const std::string& configuration_id) {
+    auto& lane = lanes_[configuration_id];
+    if (!lane) {
+      lane = std::make_unique<Lane>();
+      if (configuration_id.empty())
+        lane->unusable = ErrorInfo{ErrorKind::permanent, "no_configuration", "the email names no configuration", std::nullopt};
+    }
+    return *lane;
+  }
+
+  void update(Lane& lane, const std::optional<db::EmailConfiguration>& row) {
+    lane.checked = SteadyClock::now();
+    if (!row) {
+      lane.unusable = ErrorInfo{ErrorKind::permanent, "no_configuration", "the email configuration was removed", std::nullopt};
+      lane.row.reset();
+      return;
+    }
+    if (lane.row && lane.row->updated_at == row->updated_at && !lane.unusable) return;
+    ++lane.generation;
+    lane.idle.clear();
+    lane.row = std::make_shared<const db::EmailConfiguration>(*row);
+    lane.provider_name = row->provider;
+    lane.unusable.reset();
+    if (!row->is_active) {
+      lane.unusable = ErrorInfo{ErrorKind::permanent, "inactive", "the email configuration is inactive", std::nullopt};
+      return;
+    }
+    try {
+      const auto& plugin = providers::loaded_plugin(host_, row->plugin_name(), plugin_host::PluginKind::email);
+      const auto& caps = std::get<EmailCapabilities>(plugin.manifest.parsed_capabilities);
+      lane.quota_gate = caps.quota == QuotaModel::daily_hourly;
+      lane.window = options_.window > 0           ? options_.window
+                    : caps.sends_in_flight > 0 ? caps.sends_in_flight
+                                                : kDefaultWindow;
+    } catch (const ProviderError& e) {
+      lane.unusable = e.info();
+    }
+  }
+
+  // Enough sender threads for the work that can start now, within max_in_flight.
+  void spawn_senders() {
+    if (stopping_) return;
+    const auto now = SteadyClock::now();
+    std::size_t startable = 0;
+    for (const auto& [id, lane] : lanes_)
+      if (now >= lane->paused_until)
+        startable += std::min(lane->pending.size(), lane->window - std::min(lane->window, lane->in_flight));
+    while (senders_ < options_.max_in_flight && senders_ - busy_ < startable) {
+      ++senders_;
+      std::thread([self = shared_from_this()] { self->send_loop(); }).detach();
+    }
+  }
+
+  // Lanes in turn, so one configuration's backlog does not starve another's.
+  Lane* next_ready(SteadyClock::time_point now) {
+    if (lanes_.empty()) return nullptr;
+    auto it = lanes_.upper_bound(last_served_);
+    for (std::size_t i = 0; i < lanes_.size(); ++i, ++it) {
+      if (it == lanes_.end()) it = lanes_.begin();
+      if (it->second->ready(now)) {
+        last_served_ = it->first;
+        return it->second.get();
+      }
+    }
+    return nullptr;
+  }
+
+  std::optional<SteadyClock::time_point> earliest_rest_end(SteadyClock::time_point now) const {
+    std::optional<SteadyClock::time_point> out;
+    for (const auto& [id, lane] : lanes_)
+      if (!lane->pending.empty() && lane->paused_until > now && (!out || lane->paused_until < *out))
+        out = lane->paused_until;
+    return out;
+  }
+
+  void send_loop() {
+    std::unique_lock lock(mutex_);
+    auto idle_since = SteadyClock::now();
+    while (true) {
+      const auto now = SteadyClock::now();
+      Lane* lane = stopping_ ? nullptr : next_ready(now);
+      if (lane == nullptr) {
+        if (stopping_ || now - idle_since >= kIdleSender) break;
+        auto until = idle_since + kIdleSender;
+        if (const auto rest_end = earliest_rest_end(now); rest_end && *rest_end < until) until = *rest_end;
+        work_.wait_until(lock, until);
+        continue;
+      }
+      db::ClaimedEmail email = std::move(lane->pending.front());
+      lane->pending.pop_front();
+      ++lane->in_flight;
+      ++busy_;
+      std::shared_ptr<EmailProvider> provider;
+      while (!lane->idle.empty() && !provider) {
+        auto [generation, pooled] = std::move(lane->idle.back());
+        lane->idle.pop_back();
+        if (generation == lane->generation) provider = std::move(pooled);
+      }
+      const auto generation = lane->generation;
+      const auto row = lane->row;
+      const auto unusable = lane->unusable;
+      const auto provider_name = lane->provider_name;
+      const bool quota_gate = lane->quota_gate;
+      lock.unlock();
+
+      std::optional<ErrorInfo> refusal;
+      const auto started = SteadyClock::now();
+      const auto completion = unusable ? outcome_of_error(email, *unusable, provider_name, rng(), stats_)
+                                       : send(email, row, provider, provider_name, quota_gate, refusal);
+      count(completion, provider_name, started);
+
+      lock.lock();
+      --lane->in_flight;
+      --busy_;
+      if (provider && generation == lane->generation) lane->idle.emplace_back(generation, std::move(provider));
+      if (refusal && refusal->kind == ErrorKind::rate_limited) rest(*lane, refusal->retry_after);
+      outbox_.push_back(completion);
+      outbox_cv_.notify_one();
+      idle_since = SteadyClock::now();
+    }
+    --senders_;
+    settled_.notify_all();
+  }
+
+  // A rate-limited configuration rests, on this host, for the provider's Retry-After (or a
+  // second); its claimed emails go back to the queue until then, and no attempt is spent.
+  // Other configurations go on.
+  void rest(Lane& lane, std::optional<std::chrono::seconds> retry_after) {
+    const auto pause = retry_after ? std::chrono::duration_cast<SteadyClock::duration>(*retry_after)
+                                   : std::chrono::duration_cast<SteadyClock::duration>(kDefaultRateLimitPause);
+    lane.paused_until = std::max(lane.paused_until, SteadyClock::now() + pause);
+    const double delay = std::chrono::duration<double>(pause).count();
+    for (const auto& email : lane.pending) give_back(email, "rate_limited", delay);
+    lane.pending.clear();
+  }
+
+  void give_back(const db::ClaimedEmail& email, const char* why, double delay_seconds) {
+    if (std::string_view(why) == "released") ++stats_.released;
+    outbox_.push_back(handed_back(email, why, delay_seconds));
+    outbox_cv_.notify_one();
+  }
+
+  std::mt19937_64& rng() {
+    thread_local std::mt19937_64 generator(std::random_device{}());
+    return generator;
+  }
+
+  db::Completion send(const db::ClaimedEmail& email, const std::shared_ptr<const db::EmailConfiguration>& row,
+                      std::shared_ptr<EmailProvider>& provider, const std::string& provider_name, bool quota_gate,
+                      std::optional<ErrorInfo>& refusal) {
+    db::Completion c;
+    try {
+      if (!provider) provider = providers::make_email_provider(*row, host_, box_);
+      if (quota_gate) {
         const auto quota = db::take_quota(pool_, email.user_id, (options_.clock ? *options_.clock : system_clock()).now());
         if (!quota.allowed)
-          throw ProviderError(ErrorKind::quota, "quota_exceeded", "the daily or hourly sending quota (the plugin's quota model) is used up",
+          throw ProviderError(ErrorKind::quota, "quota_exceeded",
+                              "the daily or hourly sending quota (the plugin's quota model) is used up",
                               std::chrono::seconds(static_cast<long>(quota.retry_in_seconds)));
       }
-      const auto receipt = entry.provider->send(to_outgoing_email(email));
-      db::Completion c;
+      const auto receipt = provider->send(to_outgoing_email(email));
       c.id = email.id;
       c.status = db::EmailStatus::sent;
       c.message_id = receipt.provider_message_id;
@@ -263,27 +491,56 @@ class Worker {
       c.event_status = "accepted";
       c.provider = provider_name;
       ++stats_.sent;
-      return c;
     } catch (const ProviderError& e) {
-      return outcome_of_error(email, e.info(), provider_name, rng_, stats_);
+      refusal = e.info();
+      c = outcome_of_error(email, *refusal, provider_name, rng(), stats_);
     } catch (const std::exception& e) {
-      return outcome_of_error(email, ErrorInfo{ErrorKind::transient, "host_error", e.what(), std::nullopt},
-                              provider_name, rng_, stats_);
+      c = outcome_of_error(email, ErrorInfo{ErrorKind::transient, "host_error", e.what(), std::nullopt}, provider_name,
+                           rng(), stats_);
+    }
+    return c;
+  }
+
+  static void count(const db::Completion& c, const std::string& provider_name, SteadyClock::time_point started) {
+    const std::string label = provider_name.empty() ? std::string("unknown") : provider_name;
+    const std::string outcome = c.status == db::EmailStatus::queued ? (c.event_status.empty() ? "retry" : c.event_status)
+                                                                    : std::string(db::to_string(c.status));
+    auto& registry = metrics::Registry::global();
+    registry.add("mailroom_sends_total", {{"provider", label}, {"outcome", outcome}});
+    registry.observe("mailroom_send_duration_seconds", {{"provider", label}},
+                     std::chrono::duration<double>(SteadyClock::now() - started).count());
+  }
+
+  // Writes outcomes as sends complete: the first one waits at most flush_interval for
+  // company, a full batch goes at once; one statement per write.
+  void write_outcomes() {
+    std::unique_lock lock(mutex_);
+    while (true) {
+      outbox_cv_.wait(lock, [&] { return !outbox_.empty() || writer_done_; });
+      if (outbox_.empty()) break;
+      outbox_cv_.wait_for(lock, options_.flush_interval,
+                          [&] { return outbox_.size() >= options_.batch_size || writer_done_; });
+      std::vector<db::Completion> done;
+      done.swap(outbox_);
+      lock.unlock();
+      write(done);
+      lock.lock();
+      held_ -= done.size();
+      settled_.notify_all();
     }
   }
 
-  void flush(const std::vector<db::Completion>& done) {
-    const auto t0 = Clock::now();
+  void write(const std::vector<db::Completion>& done) {
+    const auto t0 = SteadyClock::now();
     for (int attempt = 1;; ++attempt) {
       try {
         const auto applied = queue_.complete(options_.worker_id, done);
         stats_.late += static_cast<long>(done.size() - applied);
-        if (!done.empty())
-          spdlog::debug("{}: wrote {} outcome(s) in {} ms", options_.worker_id, done.size(), elapsed_ms(t0));
+        spdlog::debug("{}: wrote {} outcome(s) in {} ms", options_.worker_id, done.size(), elapsed_ms(t0));
         return;
       } catch (const std::exception& e) {
-        // The outcome must not be lost: retry until the database answers (the lease keeps
-        // the rows ours meanwhile, and a rescue after it expires is the last resort).
+        // The outcome must not be lost: retry until the database answers (the heartbeat
+        // keeps the rows ours meanwhile, and a rescue after the lease is the last resort).
         spdlog::error("writing {} outcomes failed (attempt {}): {}", done.size(), attempt, e.what());
         if (attempt >= 30) return;
         std::this_thread::sleep_for(std::chrono::seconds(1));
@@ -292,46 +549,68 @@ class Worker {
   }
 
   db::Pool& pool_;
-  db::EmailQueue queue_;
-  Providers providers_;
-  const WorkerOptions& options_;
+  const plugin_host::PluginHost& host_;
+  const crypto::SecretBox& box_;
+  const WorkerOptions options_;
   std::atomic<bool>& stop_;
   WorkerStats& stats_;
   Wakeup& wakeup_;
-  std::mt19937_64 rng_;
+  db::EmailQueue queue_;
+  db::EmailConfigurations configurations_;
+
+  std::mutex mutex_;
+  std::condition_variable work_;        // senders: a lane became ready, or stopping
+  std::condition_variable outbox_cv_;   // writer: an outcome arrived, or finishing
+  std::condition_variable settled_;     // claimer and waiters: outcomes written, a sender ended
+  std::map<std::string, std::unique_ptr<Lane>> lanes_;
+  std::string last_served_;
+  std::size_t held_ = 0;  // claimed by this host, outcome not yet written
+  std::size_t senders_ = 0, busy_ = 0;
+  std::vector<db::Completion> outbox_;
+  bool stopping_ = false, writer_done_ = false;
+  std::thread writer_;
 };
 
 }  // namespace
 
 bool run_workers(db::Pool& pool, const plugin_host::PluginHost& host, const crypto::SecretBox& box,
                  const WorkerOptions& options, std::atomic<bool>& stop, WorkerStats& stats) {
-  Wakeup wakeup;
-  std::atomic<bool> workers_done{false};
+  auto wakeup = std::make_shared<Wakeup>();
+  auto dispatcher = std::make_shared<Dispatcher>(pool, host, box, options, stop, stats, *wakeup);
+  dispatcher->start_writer();
+  std::atomic<bool> maintenance_done{false};
 
-  // Listener and rescuer share one thread and one connection of their own.
+  // Listener, heartbeat and rescuer share one thread and one connection of their own.
   std::thread maintenance([&] {
     db::EmailQueue queue(pool);
-    auto last_rescue = Clock::now() - std::chrono::hours(1);
-    const auto rescue_every = std::chrono::milliseconds(static_cast<long>(std::max(1.0, options.lease_seconds / 4) * 1000));
+    auto last_rescue = SteadyClock::now() - std::chrono::hours(1);
+    auto last_beat = SteadyClock::now();
+    const auto quarter_lease =
+        std::chrono::milliseconds(static_cast<long>(std::max(0.25, options.lease_seconds / 4) * 1000));
     std::unique_ptr<pqxx::connection> connection;
     std::unique_ptr<Listener> listener;
-    while (!workers_done) {
+    while (!maintenance_done) {
       try {
         if (!connection) {
           connection = std::make_unique<pqxx::connection>(pool.url());
-          listener = std::make_unique<Listener>(*connection, wakeup);
+          listener = std::make_unique<Listener>(*connection, *wakeup);
         }
         connection->await_notification(0, 50'000);
-        if (Clock::now() - last_rescue > rescue_every) {
-          last_rescue = Clock::now();
+        // A live host keeps what it holds: no email is rescued while its sender is alive.
+        if (SteadyClock::now() - last_beat >= quarter_lease) {
+          last_beat = SteadyClock::now();
+          if (dispatcher->held() > 0) queue.extend_leases(options.worker_id, options.lease_seconds);
+        }
+        if (SteadyClock::now() - last_rescue > quarter_lease) {
+          last_rescue = SteadyClock::now();
           if (const auto n = queue.rescue(); n > 0) {
             stats.rescued += static_cast<long>(n);
-            spdlog::warn("rescued {} email(s) whose worker stopped while sending", n);
-            wakeup.notify();
+            spdlog::warn("rescued {} email(s) whose host stopped while sending", n);
+            wakeup->notify();
           }
         }
       } catch (const std::exception& e) {
-        spdlog::error("queue listener: {}", e.what());
+        spdlog::error("queue maintenance: {}", e.what());
         listener.reset();
         connection.reset();
         std::this_thread::sleep_for(std::chrono::seconds(1));
@@ -339,42 +618,34 @@ bool run_workers(db::Pool& pool, const plugin_host::PluginHost& host, const cryp
     }
   });
 
-  std::vector<std::thread> threads;
-  std::atomic<int> running{0};
-  for (std::size_t i = 0; i < options.threads; ++i) {
-    ++running;
-    threads.emplace_back([&, i] {
-      WorkerOptions mine = options;
-      mine.worker_id = options.worker_id + "/" + std::to_string(i);
-      try {
-        Worker(pool, host, box, mine, stop, stats, wakeup).run();
-      } catch (const std::exception& e) {
-        spdlog::error("worker {} stopped: {}", mine.worker_id, e.what());
-      }
-      --running;
-      wakeup.notify();
-    });
-  }
-
-  while (!stop) wakeup.wait(std::chrono::milliseconds(50));
-  wakeup.notify();
-  const auto deadline = Clock::now() + options.shutdown_deadline;
-  while (running > 0 && Clock::now() < deadline) std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  const bool finished = running == 0;
-  workers_done = true;
+  std::thread claimer([&] {
+    try {
+      dispatcher->claim_loop();
+    } catch (const std::exception& e) {
+      spdlog::error("the claimer stopped: {}", e.what());
+      stop = true;
+    }
+  });
+  while (!stop) wakeup->wait(std::chrono::milliseconds(50));
+  wakeup->notify();
+  claimer.join();
+  dispatcher->release_pending();
+  const bool finished = dispatcher->wait_settled(SteadyClock::now() + options.shutdown_deadline);
+  dispatcher->finish();
+  maintenance_done = true;
   maintenance.join();
-  if (finished) {
-    for (auto& t : threads) t.join();
-  } else {
-    for (auto& t : threads) t.detach();  // still sending: the caller exits; their leases expire
-  }
   return finished;
 }
 
 std::size_t process_batch(db::Pool& pool, const plugin_host::PluginHost& host, const crypto::SecretBox& box,
                           const WorkerOptions& options, std::atomic<bool>& stop, WorkerStats& stats) {
   Wakeup wakeup;
-  return Worker(pool, host, box, options, stop, stats, wakeup).step();
+  auto dispatcher = std::make_shared<Dispatcher>(pool, host, box, options, stop, stats, wakeup);
+  dispatcher->start_writer();
+  const auto n = dispatcher->claim_once();
+  dispatcher->wait_settled(std::nullopt);
+  dispatcher->finish();
+  return n;
 }
 
 }  // namespace mailroom::queue

@@ -69,6 +69,16 @@ void check_header_text(std::string_view what, std::string_view value) {
                         std::string(what) + " contains a line break");
 }
 
+// RFC 5322's msg-id as mailroom writes it: "<left@right>", printable ASCII, no spaces.
+void check_message_id(std::string_view id) {
+  const auto at = id.find('@');
+  const bool printable = std::all_of(id.begin(), id.end(), [](char c) { return c > ' ' && c < 127; });
+  if (id.size() < 5 || id.front() != '<' || id.back() != '>' || at == std::string_view::npos || at < 2 ||
+      at > id.size() - 3 || !printable || id.find_first_of("<>", 1) != id.size() - 1)
+    throw ProviderError(ErrorKind::invalid_request, "message_id",
+                        "the Message-ID '" + std::string(id) + "' is not of the form <left@right>");
+}
+
 std::string rfc5322_date(std::chrono::system_clock::time_point when) {
   const std::time_t t = std::chrono::system_clock::to_time_t(when);
   std::tm utc{};
@@ -277,7 +287,8 @@ BuiltMessage build(const Message& message, const BuildOptions& options) {
     const auto at = message.from.email.rfind('@');
     domain = at == std::string::npos ? "mailroom.invalid" : message.from.email.substr(at + 1);
   }
-  built.message_id = "<" + random_token(24) + "@" + domain + ">";
+  built.message_id = message.message_id.empty() ? "<" + random_token(24) + "@" + domain + ">" : message.message_id;
+  check_message_id(built.message_id);
   check_header_text("the subject", message.subject);
 
   std::string& m = built.data;

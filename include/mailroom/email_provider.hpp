@@ -36,6 +36,10 @@ struct Message {
   std::string html_body;
   std::vector<std::pair<std::string, std::string>> extra_headers;
   std::vector<Attachment> attachments;
+  // "<local@domain>": the Message-ID the host gave this email, the same on every attempt
+  // (a retry, a resend after a crash), so receivers can recognise a duplicate. Empty:
+  // mime::build makes a random one.
+  std::string message_id;
 };
 
 // Who the message is delivered to: the SMTP MAIL FROM / RCPT TO, or the API's recipient
@@ -82,6 +86,7 @@ struct EmailCapabilities {
   bool click_tracking = false;
   bool webhooks = false;                // parse_webhook() is implemented
   double requests_per_second = 0;       // the host paces calls to one configuration; 0 = unpaced
+  std::size_t sends_in_flight = 0;      // default window of concurrent sends; 0 = the host's default
   QuotaModel quota = QuotaModel::none;  // daily_hourly: the host's quota gate applies
 };
 

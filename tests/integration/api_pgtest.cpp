@@ -133,7 +133,7 @@ TEST_F(Api, MetricsCountRequestsAndQueueDepth) {
   EXPECT_NE(m.body.find("mailroom_http_request_duration_seconds_count{route=\"/v1/emails\"} 1"), std::string::npos) << m.body;
 
   // A worker's attempt: the configuration's plugin (sendgrid) is not loaded here, so no
-  // provider is made ("unknown") and the email fails permanently.
+  // provider is made and the email fails permanently, counted under its provider's name.
   {
     pqxx::connection c(url_);
     pqxx::work tx(c);
@@ -146,8 +146,8 @@ TEST_F(Api, MetricsCountRequestsAndQueueDepth) {
   mailroom::queue::WorkerStats stats;
   EXPECT_EQ(mailroom::queue::process_batch(pool_, host_, box_, options, stop, stats), 1u);
   const auto after = call("GET", "/metrics", "").body;
-  EXPECT_NE(after.find("mailroom_sends_total{provider=\"unknown\",outcome=\"failed\"} 1"), std::string::npos) << after;
-  EXPECT_NE(after.find("mailroom_send_duration_seconds_count{provider=\"unknown\"} 1"), std::string::npos) << after;
+  EXPECT_NE(after.find("mailroom_sends_total{provider=\"sendgrid\",outcome=\"failed\"} 1"), std::string::npos) << after;
+  EXPECT_NE(after.find("mailroom_send_duration_seconds_count{provider=\"sendgrid\"} 1"), std::string::npos) << after;
   EXPECT_NE(after.find("mailroom_emails{status=\"failed\"} 1"), std::string::npos) << after;
 }
 

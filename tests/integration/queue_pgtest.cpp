@@ -80,8 +80,15 @@ class Queue : public ::testing::Test {
   mailroom::db::EmailQueue queue_{pool_};
   mailroom::plugin_host::PluginHost host_;
   mailroom::crypto::SecretBox box_{mailroom::crypto::KeyRing::parse(mailroom::crypto::generate_key_entry("k1"), "t")};
-  mailroom::queue::WorkerOptions options_{"test-worker", 1, 100, 60, std::chrono::milliseconds(100),
-                                          std::chrono::seconds(5), false};
+  mailroom::queue::WorkerOptions options_ = [] {
+    mailroom::queue::WorkerOptions o;
+    o.worker_id = "test-worker";
+    o.max_in_flight = 1;
+    o.lease_seconds = 60;
+    o.poll_interval = std::chrono::milliseconds(100);
+    o.shutdown_deadline = std::chrono::seconds(5);
+    return o;
+  }();
   mailroom::queue::WorkerStats stats_;
   std::string user_, config_;
 };

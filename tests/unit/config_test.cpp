@@ -47,7 +47,7 @@ TEST_F(ConfigTest, DefaultsWithoutFileOrEnvironment) {
   const auto c = load(o);
   EXPECT_EQ(c.database_url, "");
   EXPECT_EQ(c.plugins_dir, "/opt/plugins");
-  EXPECT_EQ(c.workers_count, 4);
+  EXPECT_EQ(c.workers_count, 256);
   EXPECT_EQ(c.workers_batch_size, 100);
   EXPECT_EQ(c.api_listen, "127.0.0.1:8025");
   EXPECT_EQ(c.sources.at("workers.count"), "default");
@@ -94,7 +94,7 @@ TEST_F(ConfigTest, WrongTypesNameTheKey) {
 
 TEST_F(ConfigTest, ValuesOutOfRangeAreErrors) {
   EXPECT_EQ(error_of(options(std::nullopt, {{"MAILROOM_WORKERS_COUNT", "0"}})),
-            "environment variable MAILROOM_WORKERS_COUNT (key 'workers.count') must be between 1 and 1024");
+            "environment variable MAILROOM_WORKERS_COUNT (key 'workers.count') must be between 1 and 4096");
   EXPECT_EQ(error_of(options(std::nullopt, {{"MAILROOM_API_LISTEN", "localhost"}})),
             "environment variable MAILROOM_API_LISTEN (key 'api.listen') must be HOST:PORT, e.g. 127.0.0.1:8025");
   EXPECT_EQ(error_of(options(std::nullopt, {{"MAILROOM_API_LISTEN", "::1:8025"}})),
@@ -113,7 +113,7 @@ TEST_F(ConfigTest, UnknownMailroomVariableIsAnError) {
             "environment variable MAILROOM_DATABSE_URL is not a mailroom setting (known: MAILROOM_MASTER_KEY, "
             "MAILROOM_DATABASE_URL, MAILROOM_PLUGINS_DIR, MAILROOM_PLUGINS_ENABLED, MAILROOM_API_LISTEN, "
             "MAILROOM_API_TLS_CERT_FILE, MAILROOM_API_TLS_KEY_FILE, "
-            "MAILROOM_WORKERS_COUNT, MAILROOM_WORKERS_BATCH_SIZE, MAILROOM_MASTER_KEY_FILE, MAILROOM_LOG_LEVEL, "
+            "MAILROOM_WORKERS_COUNT, MAILROOM_WORKERS_WINDOW, MAILROOM_WORKERS_BATCH_SIZE, MAILROOM_MASTER_KEY_FILE, MAILROOM_LOG_LEVEL, "
             "MAILROOM_DNS_RESOLVER)");
   EXPECT_EQ(error_of(options(std::nullopt, {{"PATH", "/bin"}, {"MAILROOMX", "1"}})), "(no error)");
 }
