@@ -79,11 +79,25 @@ inline pid_t spawn_serve(const Drain& d, const std::filesystem::path& log, int t
   return pid;
 }
 
+// One email fake_email accepted: the line it appended to its record file.
+struct Handed {
+  std::string id;
+  int in_flight = 0;       // sends of the configuration running when it started, itself included
+  std::string message_id;  // its Message-ID header
+  long long micros = 0;    // when it was accepted (system clock)
+};
+
+inline std::vector<Handed> records(const std::filesystem::path& file) {
+  std::vector<Handed> out;
+  std::ifstream record(file);
+  for (Handed h; record >> h.id >> h.in_flight >> h.message_id >> h.micros;) out.push_back(h);
+  return out;
+}
+
 // How many times each email id reached the provider.
 inline std::map<std::string, int> handed(const Drain& d) {
   std::map<std::string, int> out;
-  std::ifstream record(d.record);
-  for (std::string id; std::getline(record, id);) ++out[id];
+  for (const auto& h : records(d.record)) ++out[h.id];
   return out;
 }
 

@@ -7,7 +7,9 @@
 //   [quota]           a quota failure (retry after 2 s) on the first attempt, then accepted
 //   [hang:MS]         takes MS milliseconds, then accepted
 // Config: record_file (path), state_dir (path, for the "first attempt" cases), delay_ms
-// (every send takes that long).
+// (every send takes that long). A record line is "ID IN_FLIGHT MESSAGE_ID MICROS": the
+// email, how many sends of the same record file were in flight when it started (this one
+// included), its Message-ID header, and when it was accepted (system clock, microseconds).
 #include <mailroom/plugin.hpp>
 
 #include <nlohmann/json.hpp>
@@ -19,6 +21,8 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <map>
+#include <mutex>
 #include <regex>
 #include <thread>
 
@@ -34,6 +38,33 @@ class FakeEmail final : public mailroom::EmailProvider {
         webhook_secret_(context.config.value("webhook_secret", "")) {}
 
   mailroom::SendReceipt send(const mailroom::OutgoingEmail& email) override {
+    const InFlight counted(record_file_);
+    return accept(email, counted.now);
+  }
+
+  // Counts the sends of one record file (one configuration, in tests) running at once.
+  struct InFlight {
+    explicit InFlight(std::string key) : key(std::move(key)) {
+      std::lock_guard lock(mutex());
+      now = ++counts()[this->key];
+    }
+    ~InFlight() {
+      std::lock_guard lock(mutex());
+      --counts()[key];
+    }
+    static std::mutex& mutex() {
+      static std::mutex m;
+      return m;
+    }
+    static std::map<std::string, int>& counts() {
+      static std::map<std::string, int> c;
+      return c;
+    }
+    std::string key;
+    int now = 0;
+  };
+
+  mailroom::SendReceipt accept(const mailroom::OutgoingEmail& email, int in_flight) {
     using mailroom::ErrorKind;
     using mailroom::ProviderError;
     const auto& s = email.message.subject;
@@ -51,7 +82,10 @@ class FakeEmail final : public mailroom::EmailProvider {
       throw ProviderError(ErrorKind::quota, "dailyLimitExceeded", "quota used up", std::chrono::seconds(2));
     static const std::regex hang(R"(\[hang:(\d+)\])");
     if (std::regex_search(s, m, hang)) std::this_thread::sleep_for(std::chrono::milliseconds(std::stoi(m[1])));
-    record(email.id);
+    record(email.id + " " + std::to_string(in_flight) + " " +
+           (email.message.message_id.empty() ? "-" : email.message.message_id) + " " +
+           std::to_string(std::chrono::duration_cast<std::chrono::microseconds>(
+                              std::chrono::system_clock::now().time_since_epoch()).count()));
     return {"fake-" + email.id};
   }
 
@@ -113,11 +147,11 @@ class FakeEmail final : public mailroom::EmailProvider {
     return true;
   }
 
-  void record(const std::string& id) {
+  void record(const std::string& entry) {
     if (record_file_.empty()) return;
     const int fd = ::open(record_file_.c_str(), O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) throw mailroom::ProviderError(mailroom::ErrorKind::transient, "record", "cannot open the record file");
-    const std::string line = id + "\n";
+    const std::string line = entry + "\n";
     const bool ok = ::write(fd, line.data(), line.size()) == static_cast<ssize_t>(line.size());
     ::close(fd);
     if (!ok) throw mailroom::ProviderError(mailroom::ErrorKind::transient, "record", "cannot write the record file");
@@ -164,6 +198,7 @@ MAILROOM_EMAIL_PLUGIN(FakeEmail, R"json({
   },
   "secrets": ["api_key"],
   "dsn": { ")json" FAKE_EMAIL_SCHEME R"json(": { "user": "api_key" } },
-  "capabilities": { "max_recipients": 100, "max_message_bytes": 10485760, "webhooks": true )json"
+  "capabilities": { "max_recipients": 100, "max_message_bytes": 10485760, "webhooks": true,
+                    "sends_in_flight": 8 )json"
   FAKE_EMAIL_EXTRA_CAPABILITIES R"json( }
 })json")
