@@ -182,3 +182,79 @@ TEST_F(SmtpRelay, UntrustedCertificateIsRefused) {
 }
 
 }  // namespace
+
+namespace {
+
+std::size_t count_of(const std::string& text, const std::string& what) {
+  std::size_t n = 0;
+  for (auto at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+TEST_F(SmtpRelay, PipelinesTheEnvelopeWhenTheServerOffersIt) {
+  auto options = tls_server();
+  options.push_back("--pipelining");
+  SmtpServer server(options);
+  auto relay = provider(server, {{"username", "ada"}});
+  for (int i = 0; i < 3; ++i) relay->send(email());
+  EXPECT_EQ(server.messages().size(), 3u);
+  // MAIL, three RCPTs and DATA arrived in one write: the server found them waiting.
+  EXPECT_EQ(count_of(server.commands(), "pipelined=True"), 3u) << server.commands();
+}
+
+TEST_F(SmtpRelay, WaitsForEachReplyWhenPipeliningIsNotOfferedOrTurnedOff) {
+  SmtpServer plain(tls_server());
+  auto relay = provider(plain, {{"username", "ada"}});
+  for (int i = 0; i < 2; ++i) relay->send(email());
+  EXPECT_EQ(plain.messages().size(), 2u);
+  EXPECT_EQ(count_of(plain.commands(), "pipelined=False"), 2u) << plain.commands();
+
+  auto options = tls_server();
+  options.push_back("--pipelining");
+  SmtpServer offering(options);
+  auto careful = provider(offering, {{"username", "ada"}, {"pipelining", false}});
+  careful->send(email());
+  EXPECT_EQ(count_of(offering.commands(), "pipelined=False"), 1u) << offering.commands();
+}
+
+TEST_F(SmtpRelay, APipelinedRefusalSendsNothingAndTheConnectionRecovers) {
+  auto options = tls_server();
+  options.push_back("--pipelining");
+  SmtpServer server(options);
+  auto relay = provider(server, {{"username", "ada"}});
+  // One recipient refused among accepted ones: DATA was already sent, and the message must
+  // not reach the others as an empty or partial one.
+  expect_error([&] { relay->send(email({"bob@example.com", "reject@example.com"})); }, ErrorKind::permanent, "550",
+               "mailbox unavailable");
+  expect_error([&] { relay->send(email({"tempfail@example.com"})); }, ErrorKind::transient, "451", "temporary failure");
+  EXPECT_TRUE(server.messages().empty());
+  relay->send(email({"bob@example.com"}));
+  EXPECT_EQ(server.messages().size(), 1u);
+}
+
+TEST_F(SmtpRelay, DotStuffingKeepsLinesThatStartWithADot) {
+  SmtpServer server(tls_server());
+  auto relay = provider(server, {{"username", "ada"}});
+  auto e = email({"bob@example.com"});
+  e.message.html_body.clear();
+  e.message.text_body = "first\n.\n..two dots\n.end";
+  relay->send(e);
+  ASSERT_EQ(server.messages().size(), 1u);
+  const std::string raw = read_file(server.messages()[0]);
+  EXPECT_NE(raw.find("first\r\n.\r\n..two dots\r\n.end"), std::string::npos) << raw;
+}
+
+TEST_F(SmtpRelay, AHungRelayFailsTheSendAfterItsOwnTimeout) {
+  SmtpServer server(tls_server());
+  auto relay = provider(server, {{"username", "ada"}, {"timeout_seconds", 1}});
+  const auto start = std::chrono::steady_clock::now();
+  expect_error([&] { relay->send(email({"hang@example.com"})); }, ErrorKind::transient, "connection",
+               "did not answer within 1 s");
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_GE(took, 0.9);
+  EXPECT_LT(took, 5.0);
+  relay->send(email({"bob@example.com"}));  // a new connection
+  EXPECT_EQ(server.messages().size(), 1u);
+}
+
+}  // namespace

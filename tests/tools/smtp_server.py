@@ -11,8 +11,11 @@ command to DIR/commands.log.
   --auth USER:PASS     require AUTH (PLAIN/LOGIN) with these credentials
   --login-only         offer AUTH LOGIN but not PLAIN
   --xoauth2 USER:TOKEN also offer AUTH XOAUTH2, accepting this bearer token
+  --pipelining         offer PIPELINING (RFC 2920); aiosmtpd reads pipelined commands either way
 Recipients pick failures: tempfail@... -> 451, ratelimit@... -> 421, reject@... -> 550,
-hangup@... -> the connection is dropped at DATA.
+hangup@... -> the connection is dropped at DATA, hang@... -> no answer to the message's end.
+Each MAIL line of the command log says whether the client's next commands had already
+arrived with it (pipelined=True: they were sent without waiting for this reply).
 """
 import argparse
 import os
@@ -33,6 +36,7 @@ p.add_argument("--require-tls", action="store_true")
 p.add_argument("--auth")
 p.add_argument("--login-only", action="store_true")
 p.add_argument("--xoauth2")
+p.add_argument("--pipelining", action="store_true")
 args = p.parse_args()
 
 
@@ -42,8 +46,15 @@ def log(line):
 
 
 class Handler:
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if args.pipelining:
+            responses.insert(len(responses) - 1, "250-PIPELINING")
+        return responses
+
     async def handle_MAIL(self, server, session, envelope, address, options):
-        log(f"MAIL {address} tls={session.ssl is not None}")
+        waiting = bool(getattr(server._reader, "_buffer", b""))
+        log(f"MAIL {address} tls={session.ssl is not None} pipelined={waiting}")
         envelope.mail_from = address
         return "250 OK"
 
@@ -65,6 +76,9 @@ class Handler:
             session.transport.abort() if hasattr(session, "transport") else None
             server.transport.abort()
             return "421 closing"
+        if any(r.split("@")[0] == "hang" for r in envelope.rcpt_tos):
+            log("HANG")
+            await __import__("asyncio").sleep(3600)
         queue_id = uuid.uuid4().hex[:12].upper()
         with open(os.path.join(args.dir, queue_id + ".eml"), "wb") as f:
             f.write(f"X-Envelope-From: {envelope.mail_from}\r\n".encode())
