@@ -31,6 +31,11 @@ email_config::Input input_of(const json& body, const plugin_host::PluginHost& pl
   if (body.contains("from_name")) in.from_name = body["from_name"];
   if (body.contains("reply_to")) in.reply_to_address = body["reply_to"];
   if (body.contains("plugin")) in.plugin = body["plugin"];
+  // null: back to what the plugin declares (email_config takes 0 for that).
+  if (body.contains("send_window"))
+    in.send_window = body["send_window"].is_null() ? 0 : body["send_window"].get<long long>();
+  if (body.contains("requests_per_second"))
+    in.requests_per_second = body["requests_per_second"].is_null() ? 0.0 : body["requests_per_second"].get<double>();
   if (body.contains("settings")) in.settings.merge_patch(body["settings"]);
   if (body.contains("secrets")) {
     if (in.secret_from_dsn) throw email_config::InputError("the DSN already carries a secret; give secrets once");

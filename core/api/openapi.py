@@ -89,6 +89,10 @@ CONFIGURATION_FIELDS = {
                                              "e.g. smtp://USER@HOST:587"},
     "from": EMAIL_ADDRESS, "from_name": {"type": "string"}, "reply_to": EMAIL_ADDRESS,
     "plugin": dict(PLUGIN_NAME, description="the plugin that sends, when not the one named like the provider"),
+    "send_window": {"type": ["integer", "null"], "minimum": 1, "maximum": 1000,
+                    "description": "sends in flight at once on each host; null: what the plugin declares"},
+    "requests_per_second": {"type": ["number", "null"], "exclusiveMinimum": 0, "maximum": 100000,
+                            "description": "the most requests a second to the provider, per host; null: what the plugin declares"},
     "settings": {"type": "object", "description": "plugin settings, checked against its config_schema; "
                                                   "merged over the stored ones, null removes one"},
     "secrets": {"type": "object", "writeOnly": True, "additionalProperties": {"type": "string", "minLength": 1},
@@ -150,6 +154,7 @@ SCHEMAS = {
             "id": {"type": "string"}, "user_id": {"type": "string"}, "provider": {"type": "string"},
             "plugin": {"type": "string"}, "from_address": {"type": "string"}, "from_name": {"type": "string"},
             "reply_to_address": {"type": "string"}, "is_active": {"type": "boolean"}, "is_verified": {"type": "boolean"},
+            "send_window": {"type": ["integer", "null"]}, "requests_per_second": {"type": ["number", "null"]},
             "settings": {"type": "object"},
             "secrets": {"type": "object", "description": "which secrets are set, by name (and under which key), never their values",
                         "additionalProperties": {"type": "string"}},

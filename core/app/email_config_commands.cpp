@@ -20,6 +20,8 @@ struct Options {
   std::vector<std::string> secrets;   // NAME, NAME=file:PATH, NAME=env:VAR
   std::string id;
   bool activate = false, deactivate = false;
+  std::optional<long long> window;
+  std::optional<double> rate;
 };
 
 struct Session {
@@ -48,6 +50,8 @@ email_config::Input input_from(const Options& o, const plugin_host::PluginHost& 
   in.from_name = o.from_name;
   in.reply_to_address = o.reply_to;
   in.plugin = o.plugin;
+  in.send_window = o.window;
+  in.requests_per_second = o.rate;
   const std::string plugin = !o.plugin.empty() ? o.plugin : !provider_of_row.empty() ? provider_of_row : in.provider;
   const auto& manifest = email_config::manifest_for(plugin, plugins);
   for (const auto& kv : o.settings) {
@@ -227,6 +231,11 @@ void add_fields(CLI::App* cmd, Options& o) {
                   "A secret the plugin declares: NAME reads it from stdin, NAME=file:PATH from a file, "
                   "NAME=env:VAR from a variable (repeatable; stored encrypted)");
   cmd->add_option("--plugin", o.plugin, "The email plugin that sends (default: the one named like the provider)");
+  cmd->add_option("--window", o.window,
+                  "Sends in flight at once for this configuration on each host, 1-1000 (0: what the plugin "
+                  "declares; see docs/queue.md)");
+  cmd->add_option("--rate", o.rate,
+                  "Requests per second to the provider, at most, per host (0: what the plugin declares)");
 }
 
 }  // namespace

@@ -151,6 +151,9 @@ struct EmailConfiguration {
   nlohmann::json settings = nlohmann::json::object();
   std::map<std::string, std::string> ciphertexts;  // secret column -> ciphertext
   std::string plugin;  // the plugin that sends; empty: the one named like provider
+  // Overrides of the plugin's sending policy (migration 011); unset: what the plugin declares.
+  std::optional<int> send_window;             // sends in flight, 1..1000
+  std::optional<double> requests_per_second;  // the pace, > 0
   std::string created_at;
   std::string updated_at;
 

@@ -210,6 +210,19 @@ void apply(const Input& in, db::EmailConfiguration& row, const plugin_host::Plug
   if (!row.reply_to_address.empty() && !is_email_address(row.reply_to_address))
     throw InputError("reply_to: '" + row.reply_to_address + "' is not an email address");
 
+  if (in.send_window) {
+    if (*in.send_window < 0 || *in.send_window > kMaxSendWindow)
+      throw InputError("send_window must be from 1 to " + std::to_string(kMaxSendWindow) +
+                       " (sends in flight), or 0 for what the plugin declares");
+    row.send_window = *in.send_window == 0 ? std::nullopt : std::optional<int>(static_cast<int>(*in.send_window));
+  }
+  if (in.requests_per_second) {
+    if (!(*in.requests_per_second >= 0) || *in.requests_per_second > kMaxRequestsPerSecond)
+      throw InputError("requests_per_second must be above 0 and at most 100000, or 0 for what the plugin declares");
+    row.requests_per_second =
+        *in.requests_per_second == 0 ? std::nullopt : std::optional<double>(*in.requests_per_second);
+  }
+
   if (!in.settings.is_object()) throw InputError("settings must be an object");
   json settings = settings_of(row, manifest);
   settings.merge_patch(in.settings);
@@ -268,6 +281,8 @@ json view(const db::EmailConfiguration& row, const plugin_host::Manifest* manife
            {"created_at", row.created_at},
            {"updated_at", row.updated_at}};
   if (!row.plugin.empty()) out["plugin"] = row.plugin;
+  out["send_window"] = row.send_window ? json(*row.send_window) : json(nullptr);
+  out["requests_per_second"] = row.requests_per_second ? json(*row.requests_per_second) : json(nullptr);
   json secrets = json::object();
   if (manifest != nullptr) {
     out["settings"] = settings_of(row, *manifest);

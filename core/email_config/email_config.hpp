@@ -20,6 +20,7 @@
 #include <nlohmann/json.hpp>
 
 #include <map>
+#include <optional>
 #include <stdexcept>
 #include <string>
 
@@ -41,7 +42,13 @@ struct Input {
   nlohmann::json settings = nlohmann::json::object();
   std::map<std::string, std::string> secrets;  // by the names the plugin declares
   bool secret_from_dsn = false;
+  // Overrides of the plugin's sending policy; given as 0: back to what the plugin declares.
+  std::optional<long long> send_window;       // 1..1000 sends in flight
+  std::optional<double> requests_per_second;  // > 0, at most 100000
 };
+
+inline constexpr int kMaxSendWindow = 1000;
+inline constexpr double kMaxRequestsPerSecond = 100000;
 
 // Whether `address` is a plain addr-spec fit for an envelope and a header: local@domain.tld,
 // no spaces, angle brackets, commas, semicolons or quotes, at most 254 octets.

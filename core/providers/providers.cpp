@@ -122,9 +122,10 @@ std::shared_ptr<EmailProvider> make_email_provider(const db::EmailConfiguration&
   } catch (const plugin_host::PluginError& e) {
     throw ProviderError(ErrorKind::permanent, "plugin_error", e.what());
   }
-  const auto& caps = std::get<EmailCapabilities>(manifest.parsed_capabilities);
-  if (caps.requests_per_second <= 0) return provider;
-  return std::make_shared<PacedEmailProvider>(std::move(provider), pacer_for("email:" + row.id, caps.requests_per_second));
+  // The configuration's own pace wins over the plugin's.
+  const double rate = row.requests_per_second.value_or(std::get<EmailCapabilities>(manifest.parsed_capabilities).requests_per_second);
+  if (rate <= 0) return provider;
+  return std::make_shared<PacedEmailProvider>(std::move(provider), pacer_for("email:" + row.id, rate));
 }
 
 std::shared_ptr<DnsProvider> make_dns_provider(const plugin_host::PluginHost& host, const std::string& plugin_name,

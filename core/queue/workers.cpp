@@ -354,7 +354,9 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
       const auto& plugin = providers::loaded_plugin(host_, row->plugin_name(), plugin_host::PluginKind::email);
       const auto& caps = std::get<EmailCapabilities>(plugin.manifest.parsed_capabilities);
       lane.quota_gate = caps.quota == QuotaModel::daily_hourly;
-      lane.window = options_.window > 0           ? options_.window
+      // The configuration's own window, else the host's (workers.window), else the plugin's.
+      lane.window = row->send_window            ? static_cast<std::size_t>(*row->send_window)
+                    : options_.window > 0        ? options_.window
                     : caps.sends_in_flight > 0 ? caps.sends_in_flight
                                                 : kDefaultWindow;
     } catch (const ProviderError& e) {

@@ -48,7 +48,17 @@ class Generator {
     const json& schema = resolve(schema_ref);
     if (schema.contains("oneOf")) return valid(schema["oneOf"][pick(schema["oneOf"].size())], name, depth);
     if (schema.contains("enum")) return schema["enum"][pick(schema["enum"].size())];
-    const std::string type = schema.value("type", schema.contains("properties") ? "object" : "string");
+    std::string type = schema.contains("properties") ? "object" : "string";
+    if (schema.contains("type")) {
+      // A list of types ("integer" or "null"): one of them.
+      const json& types = schema["type"];
+      type = types.is_array() ? types[pick(types.size())].get<std::string>() : types.get<std::string>();
+    }
+    if (type == "null") return nullptr;
+    if (type == "number") {
+      const double hi = std::min(schema.value("maximum", 1000.0), 1000.0);
+      return std::uniform_real_distribution<double>(0.5, hi)(rng_);
+    }
     if (type == "object") {
       json out = json::object();
       if (name == "settings") return chance(0.5) ? json{{"zone", "fuzz.test"}} : json::object();

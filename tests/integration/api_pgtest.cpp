@@ -188,6 +188,28 @@ TEST_F(Api, EmailConfigurationsAreTheCallersOwnAndSecretsAreWriteOnly) {
   EXPECT_EQ(json::parse(call("GET", "/v1/email-configurations", "mr_alice").body)["configurations"].size(), 1u);
 }
 
+TEST_F(Api, AConfigurationOverridesItsPluginsWindowAndPace) {
+  const std::string path = "/v1/email-configurations/" + alice_config_;
+  EXPECT_EQ(json::parse(call("GET", path, "mr_alice").body)["send_window"], nullptr) << "the plugin's, by default";
+  auto changed = call("PATCH", path, "mr_alice", R"({"send_window": 40, "requests_per_second": 12.5})");
+  ASSERT_EQ(changed.status, 200) << changed.body;
+  EXPECT_EQ(json::parse(changed.body)["send_window"], 40);
+  EXPECT_EQ(json::parse(changed.body)["requests_per_second"], 12.5);
+  EXPECT_EQ(one("SELECT send_window::text || ' ' || requests_per_second::text FROM email_configurations WHERE id = '" +
+                alice_config_ + "'"),
+            "40 12.5");
+  for (const char* bad : {R"({"send_window": 0})", R"({"send_window": 1001})", R"({"requests_per_second": 0})",
+                          R"({"send_window": "many"})"}) {
+    const auto refused = call("PATCH", path, "mr_alice", bad);
+    EXPECT_EQ(refused.status, 400) << bad;
+    EXPECT_NE(problem(refused)["detail"].get<std::string>().find("at /"), std::string::npos) << refused.body;
+  }
+  changed = call("PATCH", path, "mr_alice", R"({"send_window": null, "requests_per_second": null})");
+  ASSERT_EQ(changed.status, 200) << changed.body;
+  EXPECT_EQ(json::parse(changed.body)["send_window"], nullptr);
+  EXPECT_EQ(json::parse(changed.body)["requests_per_second"], nullptr);
+}
+
 }  // namespace
 
 namespace {

@@ -107,6 +107,20 @@ TEST_F(Delivery, TheWindowIsFilledAndNeverExceeded) {
   ASSERT_EQ(records("overridden").size(), 60u);
   EXPECT_EQ(most_in_flight(records("overridden")), 3);
 
+  // A configuration's own window wins over the host's.
+  const auto own = configuration("fake_email", "own", 50);
+  {
+    auto row = *configs_.find(own);
+    row.send_window = 5;
+    configs_.update(row, user_);
+  }
+  enqueue(own, 40);
+  o = options("host-d");
+  o.window = 3;
+  drain(o);
+  ASSERT_EQ(records("own").size(), 40u);
+  EXPECT_EQ(most_in_flight(records("own")), 5);
+
   // workers.count caps the host's sends in flight over every configuration.
   const auto capped = configuration("fake_email", "capped", 50);
   enqueue(capped, 30);
@@ -134,6 +148,23 @@ TEST_F(Delivery, PacingHoldsTheDeclaredRateAcrossTheWindow) {
   std::cout << "[ REPORT   ] 201 sends at a declared 20/s with 8 in flight: " << seconds << " s, " << rate << "/s\n";
   EXPECT_NEAR(rate, 20.0, 2.0);
   EXPECT_GE(seconds, 9.0);
+}
+
+TEST_F(Delivery, AConfigurationsOwnPaceWinsOverThePlugins) {
+  // fake_paced_email declares 20/s; this configuration asks for 5/s.
+  const auto slow = configuration("fake_paced_email", "slow", 0);
+  {
+    auto row = *configs_.find(slow);
+    row.requests_per_second = 5;
+    configs_.update(row, user_);
+  }
+  enqueue(slow, 11);
+  drain(options("host-a"));
+  const auto handed = records("slow");
+  ASSERT_EQ(handed.size(), 11u);
+  long long first = handed.front().micros, last = handed.front().micros;
+  for (const auto& h : handed) first = std::min(first, h.micros), last = std::max(last, h.micros);
+  EXPECT_NEAR(static_cast<double>(last - first) / 1e6, 2.0, 0.2) << "10 intervals at 5/s";
 }
 
 TEST_F(Delivery, ARateLimitRestsThatConfigurationOnly) {

@@ -1,0 +1,1 @@
+ALTER TABLE email_configurations DROP COLUMN IF EXISTS send_window, DROP COLUMN IF EXISTS requests_per_second;
