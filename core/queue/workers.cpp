@@ -53,6 +53,10 @@ class Wakeup {
     const auto seen = generation_;
     cv_.wait_for(lock, timeout, [&] { return generation_ != seen; });
   }
+  unsigned long generation() {
+    std::lock_guard lock(mutex_);
+    return generation_;
+  }
 
  private:
   std::mutex mutex_;
@@ -190,7 +194,11 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
         stop_ = true;
         break;
       }
-      wakeup_.wait(options_.poll_interval);
+      if (skip.empty()) {
+        wakeup_.wait(options_.poll_interval);
+      } else {
+        wait_for_room(skip.size());
+      }
     }
   }
 
@@ -241,6 +249,18 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
     if (writer_.joinable()) writer_.join();
   }
 
+  // Once the senders have ended (within `deadline`), destroys the pooled providers here,
+  // so that no plugin code runs on a sender thread after the host moved on. Senders still
+  // sending at the deadline keep theirs.
+  void retire(SteadyClock::time_point deadline) {
+    std::unique_lock lock(mutex_);
+    if (!settled_.wait_until(lock, deadline, [&] { return senders_ == 0; })) return;
+    auto lanes = std::move(lanes_);
+    lanes_.clear();
+    lock.unlock();
+    lanes.clear();
+  }
+
   std::size_t held() {
     std::lock_guard lock(mutex_);
     return held_;
@@ -256,6 +276,16 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
     if (!batch.empty())
       spdlog::debug("{}: claimed {} email(s) in {} ms", options_.worker_id, batch.size(), elapsed_ms(t0));
     return batch;
+  }
+
+  // Nothing else was due, but configurations were skipped as backed up: claims again as soon
+  // as one of them has room (its senders say so), a NOTIFY arrives, or a poll interval passes.
+  void wait_for_room(std::size_t skipped) {
+    const auto seen = wakeup_.generation();
+    const auto until = SteadyClock::now() + options_.poll_interval;
+    std::unique_lock lock(mutex_);
+    while (!stop_ && SteadyClock::now() < until && wakeup_.generation() == seen && backed_up().size() >= skipped)
+      settled_.wait_for(lock, std::chrono::milliseconds(20));
   }
 
   // Configurations whose claimed emails already fill their window twice over, or that rest
@@ -415,6 +445,7 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
       }
       db::ClaimedEmail email = std::move(lane->pending.front());
       lane->pending.pop_front();
+      if (lane->pending.size() + 1 == lane->window) settled_.notify_all();  // no longer backed up: claim for it
       ++lane->in_flight;
       ++busy_;
       std::shared_ptr<EmailProvider> provider;
@@ -636,6 +667,7 @@ bool run_workers(db::Pool& pool, const plugin_host::PluginHost& host, const cryp
   dispatcher->finish();
   maintenance_done = true;
   maintenance.join();
+  if (finished) dispatcher->retire(SteadyClock::now() + std::chrono::seconds(5));
   return finished;
 }
 
@@ -647,6 +679,7 @@ std::size_t process_batch(db::Pool& pool, const plugin_host::PluginHost& host, c
   const auto n = dispatcher->claim_once();
   dispatcher->wait_settled(std::nullopt);
   dispatcher->finish();
+  dispatcher->retire(SteadyClock::now() + std::chrono::seconds(5));
   return n;
 }
 
