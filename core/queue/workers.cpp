@@ -190,9 +190,16 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
         route(std::move(batch));
         continue;
       }
-      if (options_.until_empty && idle() && drained()) {
-        stop_ = true;
-        break;
+      if (options_.until_empty) {
+        // Done once the last outcomes are written and nothing else is queued anywhere.
+        std::unique_lock lock(mutex_);
+        settled_.wait_for(lock, options_.poll_interval, [&] { return held_ == 0; });
+        const bool settled = held_ == 0;
+        lock.unlock();
+        if (settled && drained()) {
+          stop_ = true;
+          break;
+        }
       }
       if (skip.empty()) {
         wakeup_.wait(options_.poll_interval);
@@ -267,8 +274,13 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   }
 
  private:
-  // Claimed emails the host holds at most: a window's worth of sends plus the next batch.
-  std::size_t capacity() const { return options_.max_in_flight + options_.batch_size; }
+  // Claimed emails the host holds at most: its sends in flight, a batch of outcomes being
+  // written and the next batch waiting, so that claiming, sending and writing overlap.
+  std::size_t capacity() const { return options_.max_in_flight + 2 * options_.batch_size; }
+
+  // Emails of one configuration waiting for a slot, beyond which claims skip it: a batch (so
+  // a fast provider never waits for a claim), or its window when that is larger.
+  std::size_t backlog_limit(const Lane& lane) const { return std::max(lane.window, options_.batch_size); }
 
   std::vector<db::ClaimedEmail> claim(std::size_t limit, const std::vector<std::string>& skip) {
     const auto t0 = SteadyClock::now();
@@ -288,19 +300,14 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
       settled_.wait_for(lock, std::chrono::milliseconds(20));
   }
 
-  // Configurations whose claimed emails already fill their window twice over, or that rest
-  // after a rate limit: the next claim leaves their emails to other hosts and to later.
+  // Configurations with a full backlog, or that rest after a rate limit: the next claim
+  // leaves their emails to other hosts and to later.
   std::vector<std::string> backed_up() {
     std::vector<std::string> out;
     const auto now = SteadyClock::now();
     for (const auto& [id, lane] : lanes_)
-      if (!id.empty() && (lane->pending.size() >= lane->window || now < lane->paused_until)) out.push_back(id);
+      if (!id.empty() && (lane->pending.size() >= backlog_limit(*lane) || now < lane->paused_until)) out.push_back(id);
     return out;
-  }
-
-  bool idle() {
-    std::lock_guard lock(mutex_);
-    return held_ == 0;
   }
 
   bool drained() {
@@ -445,7 +452,7 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
       }
       db::ClaimedEmail email = std::move(lane->pending.front());
       lane->pending.pop_front();
-      if (lane->pending.size() + 1 == lane->window) settled_.notify_all();  // no longer backed up: claim for it
+      if (lane->pending.size() + 1 == backlog_limit(*lane)) settled_.notify_all();  // room again: claim for it
       ++lane->in_flight;
       ++busy_;
       std::shared_ptr<EmailProvider> provider;
