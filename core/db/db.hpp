@@ -312,6 +312,8 @@ class EmailQueue {
   std::size_t rescue();
 
   std::map<std::string, long> status_counts(const std::string& user_id);
+  // Whether any email is queued or sending (any user's): one index probe, whatever the history.
+  bool has_unfinished();
   std::optional<QueueEmailRow> find(const std::string& id);
   // Newest first, at most filter.limit; each row's created_micros feeds the next cursor.
   std::vector<std::pair<QueueEmailRow, std::string>> list(const EmailFilter& filter);

@@ -312,12 +312,7 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
 
   bool drained() {
     try {
-      const auto counts = queue_.status_counts("");
-      auto count = [&](db::EmailStatus s) {
-        auto it = counts.find(std::string(db::to_string(s)));
-        return it == counts.end() ? 0L : it->second;
-      };
-      return count(db::EmailStatus::queued) == 0 && count(db::EmailStatus::sending) == 0;
+      return !queue_.has_unfinished();
     } catch (const std::exception& e) {
       spdlog::error("counting the queue failed: {}", e.what());
       return false;
