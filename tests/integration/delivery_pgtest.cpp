@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <optional>
 #include <thread>
 
 namespace {
@@ -91,44 +92,29 @@ class Delivery : public ::testing::Test {
 };
 
 TEST_F(Delivery, TheWindowIsFilledAndNeverExceeded) {
-  // fake_email declares sends_in_flight 8; the host's workers.window overrides it.
-  const auto declared = configuration("fake_email", "declared", 50);
-  enqueue(declared, 80);
-  drain(options("host-a"));
-  const auto handed = records("declared");
-  ASSERT_EQ(handed.size(), 80u);
-  EXPECT_EQ(most_in_flight(handed), 8);
-
-  const auto overridden = configuration("fake_email", "overridden", 50);
-  enqueue(overridden, 60);
-  auto o = options("host-b");
-  o.window = 3;
-  drain(o);
-  ASSERT_EQ(records("overridden").size(), 60u);
-  EXPECT_EQ(most_in_flight(records("overridden")), 3);
-
-  // A configuration's own window wins over the host's.
-  const auto own = configuration("fake_email", "own", 50);
-  {
-    auto row = *configs_.find(own);
-    row.send_window = 5;
+  // N emails of 50 ms each through a new fake_email configuration (it declares
+  // sends_in_flight 8): the most sends of it ever in flight at once.
+  auto most_in_flight_of = [&](const std::string& name, int count, const mailroom::queue::WorkerOptions& o,
+                               std::optional<int> own_window = std::nullopt) {
+    const auto id = configuration("fake_email", name, 50);
+    auto row = *configs_.find(id);
+    row.send_window = own_window;
     configs_.update(row, user_);
-  }
-  enqueue(own, 40);
-  o = options("host-d");
-  o.window = 3;
-  drain(o);
-  ASSERT_EQ(records("own").size(), 40u);
-  EXPECT_EQ(most_in_flight(records("own")), 5);
-
+    enqueue(id, count);
+    drain(o);
+    EXPECT_EQ(records(name).size(), static_cast<std::size_t>(count)) << name;
+    return most_in_flight(records(name));
+  };
+  EXPECT_EQ(most_in_flight_of("declared", 80, options("host-a")), 8);
+  auto o = options("host-b");
+  o.window = 3;  // workers.window overrides the plugin's
+  EXPECT_EQ(most_in_flight_of("overridden", 60, o), 3);
+  // A configuration's own window wins over the host's.
+  EXPECT_EQ(most_in_flight_of("own", 40, o, 5), 5);
   // workers.count caps the host's sends in flight over every configuration.
-  const auto capped = configuration("fake_email", "capped", 50);
-  enqueue(capped, 30);
   o = options("host-c");
   o.max_in_flight = 2;
-  drain(o);
-  ASSERT_EQ(records("capped").size(), 30u);
-  EXPECT_EQ(most_in_flight(records("capped")), 2);
+  EXPECT_EQ(most_in_flight_of("capped", 30, o), 2);
 }
 
 TEST_F(Delivery, PacingHoldsTheDeclaredRateAcrossTheWindow) {
