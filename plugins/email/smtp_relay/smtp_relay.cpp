@@ -358,7 +358,8 @@ class SmtpRelay final : public mailroom::EmailProvider {
     return ProviderError(ErrorKind::transient, code, "unexpected reply: " + reply.text);
   }
 
-  // A failed connection set-up (libcurl) -> the host's error kinds.
+  // A failed connection set-up (libcurl) -> the host's error kinds; a reply code the relay
+  // gave maps as in the transaction.
   ProviderError error_for(CURLcode code) {
     long reply = 0;
     curl_easy_getinfo(handle_, CURLINFO_RESPONSE_CODE, &reply);
@@ -376,9 +377,7 @@ class SmtpRelay final : public mailroom::EmailProvider {
     if (code == CURLE_LOGIN_DENIED || reply == 535 || reply == 534 || reply == 530)
       return ProviderError(ErrorKind::auth, std::to_string(reply == 0 ? 535 : reply),
                            server.empty() ? "authentication failed" : server);
-    if (reply == 421) return ProviderError(ErrorKind::rate_limited, "421", server);
-    if (reply >= 400 && reply < 500) return ProviderError(ErrorKind::transient, std::to_string(reply), server);
-    if (reply >= 500 && reply < 600) return ProviderError(ErrorKind::permanent, std::to_string(reply), server);
+    if (reply >= 400 && reply < 600) return error_for(Reply{static_cast<int>(reply), server});
     return ProviderError(ErrorKind::transient, "curl_" + std::to_string(static_cast<int>(code)), detail);
   }
 
