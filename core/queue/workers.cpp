@@ -216,7 +216,7 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
     if (stop_) {
       std::lock_guard lock(mutex_);
       held_ += n;
-      for (const auto& email : batch) give_back(email, "released", 0);
+      for (const auto& email : batch) release(email);
     } else {
       route(std::move(batch));
     }
@@ -228,7 +228,7 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
     std::lock_guard lock(mutex_);
     stopping_ = true;
     for (auto& [id, lane] : lanes_) {
-      for (const auto& email : lane->pending) give_back(email, "released", 0);
+      for (const auto& email : lane->pending) release(email);
       lane->pending.clear();
     }
     work_.notify_all();
@@ -495,9 +495,14 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   }
 
   void give_back(const db::ClaimedEmail& email, const char* why, double delay_seconds) {
-    if (std::string_view(why) == "released") ++stats_.released;
     outbox_.push_back(handed_back(email, why, delay_seconds));
     outbox_cv_.notify_one();
+  }
+
+  // Claimed but not started when stopping.
+  void release(const db::ClaimedEmail& email) {
+    ++stats_.released;
+    give_back(email, "released", 0);
   }
 
   std::mt19937_64& rng() {
