@@ -1,11 +1,12 @@
-// graphile-worker (batched, as graphile.js) draining N emails the way a user building
+// graphile-worker (batched, graphile_drain.js) draining N emails the way a user building
 // mailroom's queue on it would: one job per email already queued in mailroom's schema (the
 // same rows `mailroom send` wrote), and a task that writes what mailroom writes per email:
 // the status update to 'sending' with its 'sending' delivery log, then (after a no-op
 // send) the update to 'sent' with its message id and the 'sent' delivery log.
 // Prints {"peer", "n", "seconds"} as JSON.
 // Usage: node graphile_writes.js SOCKET_DIR PORT DATABASE
-const { run, makeWorkerUtils } = require("graphile-worker");
+const { makeWorkerUtils } = require("graphile-worker");
+const { drainBatched } = require("./graphile_drain");
 const { Pool } = require("pg");
 
 const CLAIMED =
@@ -29,33 +30,10 @@ async function main() {
   const n = emails.length;
   for (let i = 0; i < n; i += 5000)
     await utils.addJobs(emails.slice(i, i + 5000).map((e) => ({ identifier: "send", payload: { id: e.id } })));
-  let done = 0;
-  let finish;
-  const finished = new Promise((resolve) => (finish = resolve));
-  const started = process.hrtime.bigint();
-  const runner = await run({
-    pgPool,
-    concurrency: 24,
-    noHandleSignals: true,
-    pollInterval: 1000,
-    logger: new (require("graphile-worker").Logger)(() => () => {}),
-    taskList: {
-      send: async ({ id }, helpers) => {
-        await helpers.withPgClient((client) => client.query(CLAIMED, [id]));
-        await helpers.withPgClient((client) => client.query(SENT, [id, "noop-" + id]));
-        if (++done === n) finish();
-      },
-    },
-    preset: { worker: { localQueue: { size: 500 }, completeJobBatchDelay: 0, failJobBatchDelay: 0 } },
+  const seconds = await drainBatched(pgPool, n, "send", async ({ id }, helpers) => {
+    await helpers.withPgClient((client) => client.query(CLAIMED, [id]));
+    await helpers.withPgClient((client) => client.query(SENT, [id, "noop-" + id]));
   });
-  await finished;
-  for (;;) {
-    const { rows } = await pgPool.query("SELECT count(*)::int AS left FROM graphile_worker._private_jobs");
-    if (rows[0].left === 0) break;
-    await new Promise((r) => setTimeout(r, 2));
-  }
-  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  await runner.stop();
   await utils.release();
   const { rows: sent } = await pgPool.query("SELECT count(*)::int AS n FROM email_queue WHERE status = 'sent'");
   await pgPool.end();
