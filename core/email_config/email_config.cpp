@@ -218,7 +218,8 @@ void apply(const Input& in, db::EmailConfiguration& row, const plugin_host::Plug
   }
   if (in.requests_per_second) {
     if (!(*in.requests_per_second >= 0) || *in.requests_per_second > kMaxRequestsPerSecond)
-      throw InputError("requests_per_second must be above 0 and at most 100000, or 0 for what the plugin declares");
+      throw InputError("requests_per_second must be above 0 and at most " +
+                       std::to_string(static_cast<long>(kMaxRequestsPerSecond)) + ", or 0 for what the plugin declares");
     row.requests_per_second =
         *in.requests_per_second == 0 ? std::nullopt : std::optional<double>(*in.requests_per_second);
   }

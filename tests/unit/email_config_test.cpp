@@ -126,6 +126,31 @@ TEST_F(Plugins, UpdateKeepsWhatIsNotGivenAndProviderCannotChange) {
             "provider cannot change (smtp_relay); remove the configuration and add a new one");
 }
 
+TEST_F(Plugins, AWindowAndAPaceOfItsOwnWithinRangeAndZeroGoesBackToThePlugins) {
+  Input in;
+  in.provider = "fake_email";
+  in.from_address = "a@example.com";
+  in.send_window = 40;
+  in.requests_per_second = 12.5;
+  apply(in, row_, *plugins_, box_, true);
+  EXPECT_EQ(row_.send_window, 40);
+  EXPECT_EQ(row_.requests_per_second, 12.5);
+  Input bad;
+  bad.send_window = 1001;
+  EXPECT_EQ(error_of<InputError>([&] { apply(bad, row_, *plugins_, box_, false); }),
+            "send_window must be from 1 to 1000 (sends in flight), or 0 for what the plugin declares");
+  bad = Input();
+  bad.requests_per_second = -1;
+  EXPECT_EQ(error_of<InputError>([&] { apply(bad, row_, *plugins_, box_, false); }),
+            "requests_per_second must be above 0 and at most 100000, or 0 for what the plugin declares");
+  Input reset;
+  reset.send_window = 0;
+  reset.requests_per_second = 0;
+  apply(reset, row_, *plugins_, box_, false);
+  EXPECT_FALSE(row_.send_window);
+  EXPECT_FALSE(row_.requests_per_second);
+}
+
 TEST_F(Plugins, HeaderAndCommandFieldsMustBeOneLine) {
   Input in = dsn("smtp://relay.example:25");
   in.from_address = "a@example.com";
