@@ -17,6 +17,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 OUT = os.path.join(HERE, "openapi.json")
 
 
+# email_suppressions.reason (migrations 005 and 012).
+SUPPRESSION_REASONS = ["hard_bounce", "complaint", "manual", "unsubscribe", "group_unsubscribe"]
+
+
 def ref(name):
     return {"$ref": "#/components/schemas/" + name}
 
@@ -127,15 +131,20 @@ SCHEMAS = {
             "to": {"type": "string"}, "subject": {"type": "string"}, "configuration": NULLABLE_STRING,
             "message_id": NULLABLE_STRING, "retry_count": {"type": "integer"}, "max_retries": {"type": "integer"},
             "last_error": NULLABLE_STRING, "last_error_kind": {"enum": [None, "transient", "rate_limited", "quota", "auth",
-                                                                         "invalid_request", "permanent", "cancelled"]},
+                                                                         "invalid_request", "permanent", "cancelled",
+                                                                         "dropped"]},
             "idempotency_key": NULLABLE_STRING, "run_at": {"type": "string"}, "created_at": {"type": "string"},
             "sent_at": NULLABLE_STRING,
+            "delivered_at": {"type": ["string", "null"], "description": "when the provider reported it delivered"},
+            "bounced_at": {"type": ["string", "null"], "description": "when the provider reported a hard bounce"},
+            "bounce_type": {"enum": [None, "hard"]}, "bounce_reason": NULLABLE_STRING,
         },
     },
     "DeliveryLog": {
         "type": "object", "required": ["event_type", "created_at"],
         "properties": {
-            "event_type": {"enum": ["queued", "sending", "sent", "failed", "bounced", "opened", "clicked", "complained"]},
+            "event_type": {"enum": ["queued", "sending", "sent", "failed", "bounced", "opened", "clicked", "complained",
+                                    "delivered", "deferred", "dropped", "unsubscribed"]},
             "event_status": NULLABLE_STRING, "error_code": NULLABLE_STRING, "error_message": NULLABLE_STRING,
             "provider": NULLABLE_STRING, "created_at": {"type": "string"},
         },
@@ -183,11 +192,11 @@ SCHEMAS = {
     },
     "NewSuppression": {
         "type": "object", "required": ["email"], "additionalProperties": False,
-        "properties": {"email": EMAIL_ADDRESS, "reason": {"enum": ["hard_bounce", "complaint", "manual"]}},
+        "properties": {"email": EMAIL_ADDRESS, "reason": {"enum": SUPPRESSION_REASONS}},
     },
     "Suppression": {
         "type": "object", "required": ["email", "reason"],
-        "properties": {"email": {"type": "string"}, "reason": {"enum": ["hard_bounce", "complaint", "manual"]}},
+        "properties": {"email": {"type": "string"}, "reason": {"enum": SUPPRESSION_REASONS}},
     },
     "Quota": {
         "type": "object", "required": ["used", "daily_limit", "daily_used", "hourly_limit", "hourly_used", "is_quota_exceeded"],

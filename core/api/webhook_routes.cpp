@@ -1,34 +1,55 @@
 // POST /v1/webhooks/{configuration id}: a provider's delivery events. No bearer token: the
 // configuration's plugin verifies the provider's signature (parse_webhook) before anything is
-// read. Events become delivery logs (the seed's event types: delivered and deferred are
-// 'sent' with that status), bounces and complaints move the email to bounced / spam and
-// suppress the address; an event id seen before is ignored.
+// read. Each event becomes a delivery log of its own type (migration 012) and may change its
+// email (to_log below: the one place that says what an event does); an event id seen before
+// is ignored, an event whose email is not found is kept as unmatched.
 #include "providers.hpp"
 #include "routes.hpp"
 
 namespace mailroom::api {
 namespace {
 
+double unix_seconds(std::chrono::system_clock::time_point at) {
+  return std::chrono::duration<double>(at.time_since_epoch()).count();
+}
+
 db::WebhookEvent to_log(const DeliveryEvent& e) {
   db::WebhookEvent w;
+  w.email_id = e.email_id;
   w.message_id = e.provider_message_id;
   w.event_id = e.provider_event_id;
   w.error_message = e.reason;
   w.recipient = e.recipient;
+  w.occurred_at = unix_seconds(e.occurred_at);
   switch (e.type) {
-    case DeliveryEventType::delivered: w.event_type = db::LogEvent::sent, w.event_status = "delivered"; break;
-    case DeliveryEventType::deferred: w.event_type = db::LogEvent::sent, w.event_status = "deferred"; break;
+    case DeliveryEventType::accepted: w.event_type = db::LogEvent::sent, w.event_status = "accepted"; break;
+    case DeliveryEventType::delivered:
+      w.event_type = db::LogEvent::delivered;
+      w.change = db::EmailChange::delivered;
+      break;
+    case DeliveryEventType::deferred: w.event_type = db::LogEvent::deferred; break;
     case DeliveryEventType::bounced:
       w.event_type = db::LogEvent::bounced;
-      w.event_status = e.bounce_type.empty() ? "bounce" : e.bounce_type;
-      if (e.bounce_type == "hard") w.new_status = db::EmailStatus::bounced, w.suppress = "hard_bounce";
+      w.bounce_type = e.bounce_type == "hard" ? "hard" : "soft";
+      w.event_status = w.bounce_type;
+      // A soft bounce (blocked, mailbox full) is the provider's to retry: logged, nothing changes.
+      if (w.bounce_type == "hard") w.change = db::EmailChange::bounced, w.suppress = "hard_bounce";
+      break;
+    case DeliveryEventType::dropped:
+      w.event_type = db::LogEvent::dropped;
+      w.change = db::EmailChange::dropped;
       break;
     case DeliveryEventType::opened: w.event_type = db::LogEvent::opened; break;
     case DeliveryEventType::clicked: w.event_type = db::LogEvent::clicked, w.event_status = e.url; break;
     case DeliveryEventType::complained:
       w.event_type = db::LogEvent::complained;
-      w.new_status = db::EmailStatus::spam;
+      w.change = db::EmailChange::spam;
       w.suppress = "complaint";
+      break;
+    case DeliveryEventType::unsubscribed:
+      w.event_type = db::LogEvent::unsubscribed;
+      w.event_status = e.group.empty() ? "all" : "group " + e.group;
+      w.suppress = e.group.empty() ? "unsubscribe" : "group_unsubscribe";
       break;
   }
   return w;
@@ -58,7 +79,7 @@ Response receive(Call& call) {
   }
   std::vector<db::WebhookEvent> logs;
   for (const auto& e : events) logs.push_back(to_log(e));
-  const auto outcome = db::EmailQueue(call.services.pool).record_events(config->id, config->provider, logs);
+  const auto outcome = db::EmailQueue(call.services.pool).record_events(*config, logs);
   return json_response(http::status::ok,
                        {{"recorded", outcome.recorded}, {"duplicates", outcome.duplicates}, {"unmatched", outcome.unmatched}},
                        call.request);

@@ -404,8 +404,8 @@ void add_queue_commands(CLI::App& app, const Globals& globals, Action& action) {
     sub->add_option("--user", sup->user, "Owner's email")->required();
     if (std::string(verb) != "list") sub->add_option("EMAIL", sup->email, "Address")->required();
     if (std::string(verb) == "add")
-      sub->add_option("--reason", sup->reason, "hard_bounce, complaint or manual")
-          ->check(CLI::IsMember({"hard_bounce", "complaint", "manual"}));
+      sub->add_option("--reason", sup->reason, "hard_bounce, complaint, manual (default), unsubscribe or group_unsubscribe")
+          ->check(CLI::IsMember({"hard_bounce", "complaint", "manual", "unsubscribe", "group_unsubscribe"}));
     sub->callback([&, sup, verb] {
       action = [&, sup, verb] { return suppressions(globals, verb, sup->user, sup->email, sup->reason); };
     });

@@ -238,8 +238,11 @@ inline constexpr EmailStatus kEmailStatuses[] = {EmailStatus::pending, EmailStat
 std::string_view to_string(EmailStatus status);
 std::optional<EmailStatus> email_status_from_string(std::string_view text);
 
-// email_delivery_logs.event_type, the seed's values.
-enum class LogEvent { queued, sending, sent, failed, bounced, opened, clicked, complained };
+// email_delivery_logs.event_type: the seed's values, then migration 012's.
+enum class LogEvent {
+  queued, sending, sent, failed, bounced, opened, clicked, complained,
+  delivered, deferred, dropped, unsubscribed,
+};
 std::string_view to_string(LogEvent event);
 
 // What became of a claimed email; written back in batches, guarded by the lease.
@@ -258,6 +261,7 @@ struct Completion {
 struct QueueEmailRow {
   std::string id, user_id, configuration_id, status, recipient_email, subject, message_id;
   std::string last_error, last_error_kind, run_at, created_at, sent_at, idempotency_key;
+  std::string delivered_at, bounced_at, bounce_type, bounce_reason;
   int retry_count = 0, max_retries = 0;
 };
 
@@ -265,18 +269,29 @@ struct DeliveryLogRow {
   std::string event_type, event_status, error_code, error_message, provider, created_at;
 };
 
-// A provider's event about an email, as the webhook route maps it to a delivery log.
-struct WebhookEvent {
-  std::string message_id;    // the provider's message id (email_queue.message_id)
-  std::string event_id;      // the provider's event id; empty: never de-duplicated
-  LogEvent event_type = LogEvent::sent;  // sent, bounced, opened, clicked, complained
-  std::string event_status;  // delivered, deferred, hard, soft, the clicked URL, ...
-  std::string error_message;
-  std::optional<EmailStatus> new_status;  // bounced | spam | none (no status change)
-  std::string suppress;      // hard_bounce | complaint | "" (no suppression)
-  std::string recipient;     // suppressed address; empty: the email's recipient
+// What a provider's event does to its email, besides the delivery log.
+enum class EmailChange {
+  none,
+  delivered,  // delivered_at, once
+  bounced,    // status bounced with bounced_at, bounce_type and bounce_reason (a hard bounce)
+  spam,       // status spam (a complaint)
+  dropped,    // status failed: the provider will not deliver it
 };
 
+// A provider's event about an email, as the webhook route maps it to a delivery log.
+struct WebhookEvent {
+  std::string email_id;      // the email's id as the provider echoed it back; tried first
+  std::string message_id;    // the provider's message id (email_queue.message_id)
+  std::string event_id;      // the provider's event id; empty: never de-duplicated
+  LogEvent event_type = LogEvent::sent;
+  std::string event_status;  // accepted, hard, soft, the clicked URL, the unsubscribe group, ...
+  std::string error_message;
+  EmailChange change = EmailChange::none;
+  std::string bounce_type;   // bounced: hard | soft
+  std::string suppress;      // a suppression reason (hard_bounce, complaint, unsubscribe, ...) or ""
+  std::string recipient;     // suppressed address; empty: the email's recipient
+  double occurred_at = 0;    // Unix seconds by the provider's clock; 0: when it is recorded
+};
 struct WebhookOutcome {
   std::size_t recorded = 0, duplicates = 0, unmatched = 0;
 };
@@ -319,9 +334,9 @@ class EmailQueue {
   std::vector<std::pair<QueueEmailRow, std::string>> list(const EmailFilter& filter);
   std::vector<DeliveryLogRow> logs(const std::string& id);
   // Records a configuration's webhook events in one transaction: a delivery log each (an
-  // event id seen before for the email is a duplicate), status changes, suppressions.
-  WebhookOutcome record_events(const std::string& configuration_id, const std::string& provider,
-                               const std::vector<WebhookEvent>& events);
+  // event id seen before for the email is a duplicate), the email's changes, suppressions.
+  // An event whose email is not found is kept in unmatched_provider_events.
+  WebhookOutcome record_events(const EmailConfiguration& configuration, const std::vector<WebhookEvent>& events);
   // failed -> queued now (attempts reset); returns false when the email is not failed.
   bool retry(const std::string& id, const std::string& actor_id);
   // queued -> failed ("cancelled"); returns false when the email is not queued.

@@ -3,12 +3,19 @@
 
 #include <openssl/rand.h>
 
+#include <algorithm>
+#include <cctype>
 #include <set>
 
 namespace mailroom::db {
 namespace {
 
 std::string text_or_empty(const pqxx::field& f) { return f.is_null() ? "" : f.as<std::string>(); }
+
+std::string lower_ascii(std::string text) {
+  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
+  return text;
+}
 
 // A version 4 UUID (RFC 9562) from OpenSSL's CSPRNG: one round trip fewer than asking the server.
 std::string random_uuid() {
@@ -284,7 +291,8 @@ const char* const kQueueRowColumns =
     "id::text, user_id::text, coalesce(email_configuration_id::text, ''), status, recipient_email, subject,"
     " coalesce(message_id, ''), coalesce(last_error, ''), coalesce(last_error_kind, ''), run_at::text,"
     " created_at::text, coalesce(sent_at::text, ''), coalesce(idempotency_key, ''), retry_count, max_retries,"
-    " (extract(epoch FROM created_at) * 1000000)::bigint::text";
+    " (extract(epoch FROM created_at) * 1000000)::bigint::text, coalesce(delivered_at::text, ''),"
+    " coalesce(bounced_at::text, ''), coalesce(bounce_type, ''), coalesce(bounce_reason, '')";
 
 QueueEmailRow to_queue_row(const pqxx::row& r) {
   QueueEmailRow e;
@@ -303,6 +311,10 @@ QueueEmailRow to_queue_row(const pqxx::row& r) {
   e.idempotency_key = r[12].as<std::string>();
   e.retry_count = r[13].as<int>();
   e.max_retries = r[14].as<int>();
+  e.delivered_at = r[16].as<std::string>();
+  e.bounced_at = r[17].as<std::string>();
+  e.bounce_type = r[18].as<std::string>();
+  e.bounce_reason = r[19].as<std::string>();
   return e;
 }
 }  // namespace
@@ -344,37 +356,81 @@ std::vector<DeliveryLogRow> EmailQueue::logs(const std::string& id) {
   return out;
 }
 
-WebhookOutcome EmailQueue::record_events(const std::string& configuration_id, const std::string& provider,
+WebhookOutcome EmailQueue::record_events(const EmailConfiguration& configuration,
                                          const std::vector<WebhookEvent>& events) {
   WebhookOutcome outcome;
   transact(pool_, "", [&](pqxx::work& tx) {
     for (const auto& e : events) {
-      const auto email = tx.exec_params(
-          "SELECT id::text, user_id::text, recipient_email FROM email_queue "
-          "WHERE email_configuration_id = $1::uuid AND message_id = $2",
-          configuration_id, e.message_id);
+      // The id the provider echoed back is checked against this configuration: a signed event
+      // of one configuration never touches another's email.
+      pqxx::result email;
+      if (is_uuid(e.email_id))
+        email = tx.exec_params("SELECT id::text, user_id::text, recipient_email FROM email_queue "
+                               "WHERE id = $2::uuid AND email_configuration_id = $1::uuid",
+                               configuration.id, e.email_id);
+      if (email.empty() && !e.message_id.empty())
+        email = tx.exec_params("SELECT id::text, user_id::text, recipient_email FROM email_queue "
+                               "WHERE email_configuration_id = $1::uuid AND message_id = $2",
+                               configuration.id, e.message_id);
       if (email.empty()) {
-        ++outcome.unmatched;
+        const auto kept = tx.exec_params(
+            "INSERT INTO unmatched_provider_events (email_configuration_id, user_id, provider, event_type, email_id,"
+            " provider_message_id, provider_event_id, recipient, detail, occurred_at) VALUES ($1::uuid, $2::uuid, $3,"
+            " $4, NULLIF($5, ''), NULLIF($6, ''), NULLIF($7, ''), NULLIF($8, ''), NULLIF($9, ''),"
+            " CASE WHEN $10::float8 > 0 THEN to_timestamp($10::float8) END)"
+            " ON CONFLICT (email_configuration_id, provider_event_id) WHERE provider_event_id IS NOT NULL DO NOTHING"
+            " RETURNING id",
+            configuration.id, configuration.user_id, configuration.provider, std::string(to_string(e.event_type)),
+            e.email_id, e.message_id, e.event_id, e.recipient, e.error_message.empty() ? e.event_status : e.error_message,
+            e.occurred_at);
+        ++(kept.empty() ? outcome.duplicates : outcome.unmatched);
         continue;
       }
       const std::string id = email[0][0].as<std::string>(), user = email[0][1].as<std::string>();
       const auto inserted = tx.exec_params(
           "INSERT INTO email_delivery_logs (email_queue_id, user_id, event_type, event_status, error_message, provider,"
-          " provider_event_id) VALUES ($1::uuid, $2::uuid, $3, NULLIF($4, ''), NULLIF($5, ''), $6, NULLIF($7, ''))"
+          " provider_event_id, created_at) VALUES ($1::uuid, $2::uuid, $3, NULLIF($4, ''), NULLIF($5, ''), $6,"
+          " NULLIF($7, ''), CASE WHEN $8::float8 > 0 THEN to_timestamp($8::float8) ELSE now() END)"
           " ON CONFLICT (email_queue_id, provider_event_id) WHERE provider_event_id IS NOT NULL DO NOTHING RETURNING id",
-          id, user, std::string(to_string(e.event_type)), e.event_status, e.error_message, provider, e.event_id);
+          id, user, std::string(to_string(e.event_type)), e.event_status, e.error_message, configuration.provider,
+          e.event_id, e.occurred_at);
       if (inserted.empty()) {
         ++outcome.duplicates;
         continue;
       }
       ++outcome.recorded;
-      if (e.new_status)
-        tx.exec_params("UPDATE email_queue SET status = $2 WHERE id = $1::uuid AND status IN ('sent', 'bounced')", id,
-                       std::string(to_string(*e.new_status)));
+      // The email's status and timestamps follow its own recipient; an event about a Cc or
+      // Bcc recipient is logged and suppresses that address only.
+      const std::string recipient = email[0][2].as<std::string>();
+      const bool own_recipient = e.recipient.empty() || lower_ascii(e.recipient) == lower_ascii(recipient);
+      const char* when = "CASE WHEN $2::float8 > 0 THEN to_timestamp($2::float8) ELSE now() END";
+      switch (own_recipient ? e.change : EmailChange::none) {
+        case EmailChange::none: break;
+        case EmailChange::delivered:
+          tx.exec_params(std::string("UPDATE email_queue SET delivered_at = coalesce(delivered_at, ") + when +
+                             ") WHERE id = $1::uuid",
+                         id, e.occurred_at);
+          break;
+        case EmailChange::bounced:
+          tx.exec_params(std::string("UPDATE email_queue SET status = 'bounced', bounced_at = ") + when +
+                             ", bounce_type = $3, bounce_reason = NULLIF($4, '') WHERE id = $1::uuid"
+                             " AND status IN ('sent', 'bounced')",
+                         id, e.occurred_at, e.bounce_type, e.error_message);
+          break;
+        case EmailChange::spam:
+          tx.exec_params("UPDATE email_queue SET status = 'spam' WHERE id = $1::uuid AND status IN ('sent', 'bounced')", id);
+          break;
+        case EmailChange::dropped:
+          tx.exec_params("UPDATE email_queue SET status = 'failed', last_error_kind = 'dropped', last_error ="
+                         " 'the provider dropped it: ' || coalesce(NULLIF($2, ''), 'no reason given')"
+                         " WHERE id = $1::uuid AND status = 'sent'",
+                         id, e.error_message);
+          break;
+      }
       if (!e.suppress.empty())
         tx.exec_params("INSERT INTO email_suppressions (user_id, email, reason) VALUES ($1::uuid, lower($2), $3) "
                        "ON CONFLICT (user_id, lower(email)) DO NOTHING",
-                       user, e.recipient.empty() ? email[0][2].as<std::string>() : e.recipient, e.suppress);
+                       user, e.recipient.empty() ? recipient : e.recipient, e.suppress);
     }
   });
   return outcome;
@@ -422,7 +478,7 @@ void Suppressions::add(const std::string& user_id, const std::string& email, con
                      user_id, email, reason);
     });
   } catch (const pqxx::check_violation&) {
-    throw DbError("reason must be hard_bounce, complaint or manual");
+    throw DbError("reason must be hard_bounce, complaint, manual, unsubscribe or group_unsubscribe");
   }
 }
 

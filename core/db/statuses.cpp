@@ -31,6 +31,10 @@ std::string_view to_string(LogEvent event) {
     case LogEvent::opened: return "opened";
     case LogEvent::clicked: return "clicked";
     case LogEvent::complained: return "complained";
+    case LogEvent::delivered: return "delivered";
+    case LogEvent::deferred: return "deferred";
+    case LogEvent::dropped: return "dropped";
+    case LogEvent::unsubscribed: return "unsubscribed";
   }
   return "queued";
 }

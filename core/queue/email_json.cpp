@@ -20,7 +20,11 @@ nlohmann::json to_json(const db::QueueEmailRow& e) {
           {"idempotency_key", text_or_null(e.idempotency_key)},
           {"run_at", e.run_at},
           {"created_at", e.created_at},
-          {"sent_at", text_or_null(e.sent_at)}};
+          {"sent_at", text_or_null(e.sent_at)},
+          {"delivered_at", text_or_null(e.delivered_at)},
+          {"bounced_at", text_or_null(e.bounced_at)},
+          {"bounce_type", text_or_null(e.bounce_type)},
+          {"bounce_reason", text_or_null(e.bounce_reason)}};
 }
 
 nlohmann::json to_json(const db::DeliveryLogRow& l) {

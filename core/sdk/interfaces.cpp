@@ -33,13 +33,16 @@ constexpr std::array<std::pair<RecordType, std::string_view>, 8> kRecordTypeName
     {RecordType::DMARC, "DMARC"},
 }};
 
-constexpr std::array<std::pair<DeliveryEventType, std::string_view>, 6> kEventNames{{
+constexpr std::array<std::pair<DeliveryEventType, std::string_view>, 9> kEventNames{{
+    {DeliveryEventType::accepted, "accepted"},
     {DeliveryEventType::delivered, "delivered"},
     {DeliveryEventType::deferred, "deferred"},
     {DeliveryEventType::bounced, "bounced"},
+    {DeliveryEventType::dropped, "dropped"},
     {DeliveryEventType::opened, "opened"},
     {DeliveryEventType::clicked, "clicked"},
     {DeliveryEventType::complained, "complained"},
+    {DeliveryEventType::unsubscribed, "unsubscribed"},
 }};
 
 class SystemClock final : public Clock {

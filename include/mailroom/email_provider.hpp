@@ -59,19 +59,34 @@ struct SendReceipt {
   std::string provider_message_id;  // the id the provider's webhooks will refer to
 };
 
-enum class DeliveryEventType { delivered, deferred, bounced, opened, clicked, complained };
+// What a provider reports about a message it accepted.
+enum class DeliveryEventType {
+  accepted,      // the provider took the message for delivery (SendGrid "processed")
+  delivered,     // the receiving server accepted it
+  deferred,      // the receiving server refused it for now; the provider retries
+  bounced,       // refused: bounce_type "hard" (permanent) or "soft" (blocked, temporary)
+  dropped,       // the provider will not deliver it (its own suppression list, invalid address)
+  opened,
+  clicked,
+  complained,    // the recipient reported it as spam
+  unsubscribed,  // the recipient unsubscribed (from `group` when set, else from all mail)
+};
 MAILROOM_SDK_EXPORT std::string_view to_string(DeliveryEventType type);
 
-// One event from a provider's webhook.
+// One event from a provider's webhook. The host finds the email by `email_id` when the plugin
+// could carry it through the provider (custom arguments), else by `provider_message_id`.
 struct DeliveryEvent {
   DeliveryEventType type = DeliveryEventType::delivered;
+  std::string email_id;  // OutgoingEmail::id as the provider echoed it back; empty if unknown
   std::string provider_message_id;
   std::string provider_event_id;  // for de-duplication; empty if the provider has none
   std::string recipient;
+  // When it happened, by the provider's clock; the epoch when the provider did not say.
   std::chrono::system_clock::time_point occurred_at{};
   std::string bounce_type;  // "hard" / "soft" for bounces
-  std::string reason;       // bounce or deferral reason, as the provider says it
+  std::string reason;       // bounce, deferral or drop reason, as the provider says it
   std::string url;          // the clicked link
+  std::string group;        // unsubscribed: the provider's unsubscribe group, empty = all mail
 };
 
 // What an email provider supports, declared in its manifest's "capabilities" (plugin.hpp)

@@ -66,8 +66,9 @@
 // The SDK's binary interface version. Raised whenever a type a plugin sees changes layout,
 // a virtual function is added, removed or reordered, or the manifest's shape changes
 // (2: "dsn", "columns" and the email capability "requests_per_second"; 3: Message::message_id
-// and the email capability "sends_in_flight").
-#define MAILROOM_ABI_VERSION 3
+// and the email capability "sends_in_flight"; 4: DeliveryEvent's email_id and group, and the
+// event types accepted, dropped and unsubscribed).
+#define MAILROOM_ABI_VERSION 4
 
 #if defined(__clang__)
 #define MAILROOM_DETAIL_COMPILER_FAMILY "clang"

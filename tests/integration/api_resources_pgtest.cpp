@@ -229,6 +229,55 @@ TEST_F(ApiResources, TemplatePreviewIsStrictAndNamesTheMissingVariable) {
   EXPECT_EQ(call("GET", "/v1/templates/invite", "mr_alice").status, 404);
 }
 
+// Migration 012's event types and what each does to its email: drops fail it, soft bounces
+// and events about a Cc/Bcc address leave it alone, unsubscribes suppress with their reason;
+// an email id echoed back finds the email only within the configuration.
+TEST_F(ApiResources, WebhookEventsFindTheirEmailByIdAndChangeOnlyWhatTheySay) {
+  const auto config = fake_config();
+  const auto other_config = fake_config();
+  const auto dropped = queue_email("mr_alice", config, "gus@example.com");
+  const auto soft = queue_email("mr_alice", config, "hal@example.com");
+  const auto copied = queue_email("mr_alice", config, "ivy@example.com");
+  const auto elsewhere = queue_email("mr_alice", other_config, "jo@example.com");
+  {
+    pqxx::connection c(url_);
+    pqxx::work tx(c);
+    tx.exec("UPDATE email_queue SET status = 'sent', sent_at = now()");  // no message ids: found by email id alone
+    tx.commit();
+  }
+  const json events = {{"events",
+                        {{{"type", "dropped"}, {"email_id", dropped}, {"event_id", "d-1"}, {"reason", "Bounced Address"},
+                          {"recipient", "gus@example.com"}},
+                         {{"type", "bounced"}, {"email_id", soft}, {"event_id", "b-1"}, {"bounce_type", "soft"},
+                          {"recipient", "hal@example.com"}, {"reason", "421 try later"}},
+                         {{"type", "bounced"}, {"email_id", copied}, {"event_id", "b-2"}, {"bounce_type", "hard"},
+                          {"recipient", "audit@example.com"}, {"reason", "550 no such user"}},
+                         {{"type", "unsubscribed"}, {"email_id", copied}, {"event_id", "u-1"}, {"recipient", "ivy@example.com"}},
+                         {{"type", "unsubscribed"}, {"email_id", soft}, {"event_id", "u-2"}, {"recipient", "hal@example.com"},
+                          {"group", "42"}},
+                         {{"type", "delivered"}, {"email_id", elsewhere}, {"event_id", "x-1"}, {"recipient", "jo@example.com"}}}}};
+  const std::string body = events.dump();
+  const auto answer = webhook(config, body, signature(body));
+  ASSERT_EQ(answer.status, 200) << answer.body;
+  EXPECT_EQ(json::parse(answer.body), (json{{"recorded", 5}, {"duplicates", 0}, {"unmatched", 1}}));
+
+  EXPECT_EQ(one("SELECT status || ' ' || last_error_kind || ' ' || last_error FROM email_queue WHERE id = '" + dropped + "'"),
+            "failed dropped the provider dropped it: Bounced Address");
+  EXPECT_EQ(one("SELECT status || ' ' || (bounced_at IS NULL) FROM email_queue WHERE id = '" + soft + "'"), "sent true");
+  EXPECT_EQ(one("SELECT event_type || ' ' || event_status FROM email_delivery_logs WHERE provider_event_id = 'b-1'"),
+            "bounced soft");
+  // A Bcc recipient's hard bounce: logged, that address suppressed, the email still sent.
+  EXPECT_EQ(one("SELECT status || ' ' || (bounced_at IS NULL) FROM email_queue WHERE id = '" + copied + "'"), "sent true");
+  EXPECT_EQ(one("SELECT string_agg(email || ':' || reason, ',' ORDER BY email) FROM email_suppressions"),
+            "audit@example.com:hard_bounce,hal@example.com:group_unsubscribe,ivy@example.com:unsubscribe");
+  EXPECT_EQ(one("SELECT event_status FROM email_delivery_logs WHERE provider_event_id = 'u-2'"), "group 42");
+  // Another configuration's email id finds nothing: kept as unmatched, that email untouched.
+  EXPECT_EQ(one("SELECT (delivered_at IS NULL)::text FROM email_queue WHERE id = '" + elsewhere + "'"), "true");
+  EXPECT_EQ(one("SELECT email_id FROM unmatched_provider_events WHERE provider_event_id = 'x-1'"), elsewhere);
+  const auto shown = json::parse(call("GET", "/v1/emails/" + dropped, "mr_alice").body);
+  EXPECT_EQ(shown["last_error_kind"], "dropped");
+}
+
 TEST_F(ApiResources, WebhooksAreVerifiedRecordedOnceAndMoveBouncesAndComplaints) {
   const auto config = fake_config();
   const auto delivered = queue_email("mr_alice", config, "dan@example.com");
@@ -256,11 +305,14 @@ TEST_F(ApiResources, WebhooksAreVerifiedRecordedOnceAndMoveBouncesAndComplaints)
   const auto first = webhook(config, body, signature(body));
   ASSERT_EQ(first.status, 200) << first.body;
   EXPECT_EQ(json::parse(first.body), (json{{"recorded", 3}, {"duplicates", 0}, {"unmatched", 1}}));
+  // The unmatched event is kept once too (migration 012).
   const auto replay = webhook(config, body, signature(body));
-  EXPECT_EQ(json::parse(replay.body), (json{{"recorded", 0}, {"duplicates", 3}, {"unmatched", 1}}));
+  EXPECT_EQ(json::parse(replay.body), (json{{"recorded", 0}, {"duplicates", 4}, {"unmatched", 0}}));
+  EXPECT_EQ(one("SELECT event_type || ' ' || provider_message_id FROM unmatched_provider_events"), "opened m-unknown");
 
   EXPECT_EQ(one("SELECT status FROM email_queue WHERE id = '" + delivered + "'"), "sent");
-  EXPECT_EQ(one("SELECT event_status FROM email_delivery_logs WHERE provider_event_id = 'ev-1'"), "delivered");
+  EXPECT_EQ(one("SELECT event_type FROM email_delivery_logs WHERE provider_event_id = 'ev-1'"), "delivered");
+  EXPECT_NE(one("SELECT delivered_at FROM email_queue WHERE id = '" + delivered + "'"), "");
   EXPECT_EQ(one("SELECT status FROM email_queue WHERE id = '" + bounced + "'"), "bounced");
   EXPECT_EQ(one("SELECT reason FROM email_suppressions WHERE email = 'eve@example.com'"), "hard_bounce");
   EXPECT_EQ(one("SELECT status FROM email_queue WHERE id = '" + complained + "'"), "spam");

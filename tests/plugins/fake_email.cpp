@@ -20,6 +20,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <map>
 #include <mutex>
@@ -91,7 +92,8 @@ class FakeEmail final : public mailroom::EmailProvider {
 
   void verify() override {}
 
-  // Events as {"events": [{type, message_id, event_id, recipient, bounce_type, reason, url}]},
+  // Events as {"events": [{type (DeliveryEventType's names), email_id, message_id, event_id,
+  // recipient, bounce_type, reason, url, group}]},
   // signed with "X-Fake-Signature: sha256=<hex HMAC-SHA256(webhook_secret, body)>".
   std::vector<mailroom::DeliveryEvent> parse_webhook(const mailroom::HttpRequest& request) override {
     using mailroom::ErrorKind;
@@ -114,13 +116,15 @@ class FakeEmail final : public mailroom::EmailProvider {
     for (const auto& e : body["events"]) {
       mailroom::DeliveryEvent event;
       const std::string type = e.value("type", "");
-      if (type == "delivered") event.type = mailroom::DeliveryEventType::delivered;
-      else if (type == "deferred") event.type = mailroom::DeliveryEventType::deferred;
-      else if (type == "bounced") event.type = mailroom::DeliveryEventType::bounced;
-      else if (type == "opened") event.type = mailroom::DeliveryEventType::opened;
-      else if (type == "clicked") event.type = mailroom::DeliveryEventType::clicked;
-      else if (type == "complained") event.type = mailroom::DeliveryEventType::complained;
-      else throw ProviderError(ErrorKind::invalid_request, "type", "unknown event type '" + type + "'");
+      using mailroom::DeliveryEventType;
+      const auto known = {DeliveryEventType::accepted, DeliveryEventType::delivered,  DeliveryEventType::deferred,
+                          DeliveryEventType::bounced,  DeliveryEventType::dropped,    DeliveryEventType::opened,
+                          DeliveryEventType::clicked,  DeliveryEventType::complained, DeliveryEventType::unsubscribed};
+      const auto found = std::find_if(known.begin(), known.end(), [&](auto t) { return mailroom::to_string(t) == type; });
+      if (found == known.end()) throw ProviderError(ErrorKind::invalid_request, "type", "unknown event type '" + type + "'");
+      event.type = *found;
+      event.email_id = e.value("email_id", "");
+      event.group = e.value("group", "");
       event.provider_message_id = e.value("message_id", "");
       event.provider_event_id = e.value("event_id", "");
       event.recipient = e.value("recipient", "");
