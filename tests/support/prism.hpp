@@ -59,14 +59,16 @@ class Prism {
   }
   std::string url() const { return "http://127.0.0.1:" + std::to_string(port_); }
 
-  // Prism needs a few seconds to start: waits until it answers `probe` at all.
-  void wait_ready(const std::string& probe = "/", const HttpHeaders& headers = {}) const {
+  // Prism needs a few seconds to start: waits until it answers `probe` at all. The probe is
+  // checked like any request: make it one the document allows.
+  void wait_ready(const std::string& probe = "/", const HttpHeaders& headers = {}, const std::string& method = "GET",
+                  const std::string& body = "") const {
     HttpClientOptions options;
     options.base_url = url();
     auto client = make_http_client(options);
     for (int i = 0; i < 300; ++i) {
       try {
-        client->send({"GET", probe, headers, ""});
+        client->send({method, probe, headers, body});
         return;
       } catch (const ProviderError&) {
       }

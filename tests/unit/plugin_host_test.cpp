@@ -91,10 +91,10 @@ TEST(PluginHost, RefusesEachBadFileWithItsExactMessageAndKeepsTheGoodOnes) {
   std::map<std::string, std::string> by_file;
   for (const auto& r : refusals) by_file[r.file.filename().string()] = r.message;
   const std::map<std::string, std::string> expected = {
-      {"abi_mismatch.so", bad.file("abi_mismatch.so") + ": built for plugin ABI 999, but this host loads ABI 3"},
+      {"abi_mismatch.so", bad.file("abi_mismatch.so") + ": built for plugin ABI 999, but this host loads ABI 4"},
       {"abi_and_toolchain_mismatch.so",
        bad.file("abi_and_toolchain_mismatch.so") +
-           ": built for plugin ABI 7 and toolchain 'clang+libc++', but this host loads ABI 3 and toolchain '" +
+           ": built for plugin ABI 7 and toolchain 'clang+libc++', but this host loads ABI 4 and toolchain '" +
            kHostToolchain + "'"},
       {"toolchain_mismatch.so", bad.file("toolchain_mismatch.so") +
                                     ": built for toolchain 'msvc+msvc-stl', but this host loads toolchain '" +
@@ -127,7 +127,7 @@ TEST(PluginHost, RefusesEachBadFileWithItsExactMessageAndKeepsTheGoodOnes) {
   EXPECT_EQ(host.find("test_email")->manifest.file, kGoodDir / "test_email.so");
   EXPECT_NE(host.find("test_dns"), nullptr);
   EXPECT_NE(host.find("throwing_factory"), nullptr);
-  EXPECT_EQ(host.plugins().size(), 8u);  // test_email, test_dns, fake_email (and 2 variants), smtp_relay, cloudflare, throwing_factory
+  EXPECT_EQ(host.plugins().size(), 9u);  // test_email, test_dns, fake_email (and 2 variants), smtp_relay, sendgrid, cloudflare, throwing_factory
   EXPECT_EQ(host.create_email_provider("test_email", email_settings())->send(email("hello")).provider_message_id,
             "hi:q-1:2");
 }
@@ -172,9 +172,9 @@ TEST(PluginHost, UnknownSecretWrongKindAndUnknownNameAreErrors) {
                   testing::StrEq("plugin 'test_email': unknown secret 'password' (declared: api_key)")));
   EXPECT_THAT([&] { host.create_dns_provider("test_email", email_settings()); },
               testing::ThrowsMessage<PluginError>(testing::StrEq("plugin 'test_email' has kind email, not dns")));
-  EXPECT_THAT([&] { host.create_email_provider("sendgrid", {}); },
+  EXPECT_THAT([&] { host.create_email_provider("carrier_pigeon", {}); },
               testing::ThrowsMessage<PluginError>(
-                  testing::StrEq("no email plugin named 'sendgrid' is loaded (loaded: fake_email, fake_paced_email, fake_quota_email, smtp_relay, test_email)")));
+                  testing::StrEq("no email plugin named 'carrier_pigeon' is loaded (loaded: fake_email, fake_paced_email, fake_quota_email, sendgrid, smtp_relay, test_email)")));
 }
 
 TEST(PluginHost, DisabledPluginIsListedButNotLoaded) {
