@@ -19,10 +19,9 @@ import datetime
 import ipaddress
 import json
 import re
-import sys
 import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from fake_http import JsonHandler, serve
 from urllib.parse import parse_qs, urlparse
 
 LOCK = threading.Lock()
@@ -130,25 +129,9 @@ def page_of(items, query, default_per_page, max_per_page):
                    "total_pages": (len(items) + per_page - 1) // per_page}
 
 
-class Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, fmt, *args):  # quiet: the tests read /__requests instead
-        pass
-
-    def send_json(self, status, body, headers=None):
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for k, v in (headers or {}).items():
-            self.send_header(k, v)
-        self.end_headers()
-        self.wfile.write(data)
-
+class Handler(JsonHandler):
     def body(self):
-        length = int(self.headers.get("Content-Length", "0") or 0)
-        raw = self.rfile.read(length) if length else b""
+        raw = self.read_body()
         if not raw:
             return None
         try:
@@ -171,25 +154,25 @@ class Handler(BaseHTTPRequestHandler):
                 return self.api(method, parts, query, body)
         except Refusal as r:
             failure = {"success": False, "errors": [{"code": r.code, "message": r.message}], "messages": [], "result": None}
-            self.send_json(r.status, failure, r.headers)
+            self.answer(r.status, failure, r.headers)
 
     def control(self, method, what, query, body):
         with LOCK:
             if what == "__control" and method == "POST":
                 CONTROL.update(body or {})
-                return self.send_json(200, CONTROL)
+                return self.answer(200, CONTROL)
             if what == "__requests":
-                return self.send_json(200, REQUESTS)
+                return self.answer(200, REQUESTS)
             if what == "__records":
                 zone = next(z for z in ZONES.values() if z["name"] == query["zone"][0])
-                return self.send_json(200, list(RECORDS[zone["id"]].values()))
+                return self.answer(200, list(RECORDS[zone["id"]].values()))
         raise Refusal(404, 7003, "No route for the URI")
 
     def api(self, method, parts, query, body):
         if parts == ["zones"] and method == "GET":
             zones = [z for z in ZONES.values() if "name" not in query or z["name"] == query["name"][0]]
             chunk, info = page_of(zones, query, 20, 50)
-            return self.send_json(200, {"success": True, "errors": [], "messages": [], "result": chunk, "result_info": info})
+            return self.answer(200, {"success": True, "errors": [], "messages": [], "result": chunk, "result_info": info})
         if len(parts) >= 3 and parts[0] == "zones" and parts[2] == "dns_records":
             zone = ZONES.get(parts[1])
             if zone is None:
@@ -203,24 +186,24 @@ class Handler(BaseHTTPRequestHandler):
                 items = sorted(records.values(), key=lambda r: (r["name"], r["type"], r["id"]))
                 chunk, info = page_of(items, query, 100, ARGS.max_per_page)
                 info.pop("total_pages")  # the records list's result_info has no page count
-                return self.send_json(200, {"success": True, "errors": [], "messages": [], "result": chunk, "result_info": info})
+                return self.answer(200, {"success": True, "errors": [], "messages": [], "result": chunk, "result_info": info})
             if len(parts) == 3 and method == "POST":
                 record = make_record(zone, body)
                 records[record["id"]] = record
-                return self.send_json(200, {"success": True, "errors": [], "messages": [], "result": record})
+                return self.answer(200, {"success": True, "errors": [], "messages": [], "result": record})
             if len(parts) == 4:
                 existing = records.get(parts[3])
                 if existing is None:
                     raise Refusal(404, 81044, "Record does not exist.")
                 if method == "GET":
-                    return self.send_json(200, {"success": True, "errors": [], "messages": [], "result": existing})
+                    return self.answer(200, {"success": True, "errors": [], "messages": [], "result": existing})
                 if method == "PUT":
                     record = make_record(zone, body, existing)
                     records[record["id"]] = record
-                    return self.send_json(200, {"success": True, "errors": [], "messages": [], "result": record})
+                    return self.answer(200, {"success": True, "errors": [], "messages": [], "result": record})
                 if method == "DELETE":
                     del records[parts[3]]
-                    return self.send_json(200, {"success": True, "errors": [], "messages": [], "result": {"id": parts[3]}})
+                    return self.answer(200, {"success": True, "errors": [], "messages": [], "result": {"id": parts[3]}})
         raise Refusal(404, 7003, "No route for the URI")
 
     def do_GET(self):
@@ -251,9 +234,7 @@ def main():
         zid, zone = new_zone(name)
         ZONES[zid] = zone
         RECORDS[zid] = {}
-    server = ThreadingHTTPServer(("127.0.0.1", ARGS.port), Handler)
-    print("PORT %d" % server.server_address[1], flush=True)
-    server.serve_forever()
+    serve(Handler, ARGS.port)
 
 
 if __name__ == "__main__":

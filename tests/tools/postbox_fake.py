@@ -13,29 +13,14 @@ Retry-After: 1; "[500]" with 500. Test control, straight to this server (not thr
 import argparse
 import json
 import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from fake_http import JsonHandler, serve
 
 LOCK = threading.Lock()
 MESSAGES = []
 
 
 def make_handler(token):
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args):
-            pass
-
-        def answer(self, status, body, headers=()):
-            data = json.dumps(body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in headers:
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-
+    class Handler(JsonHandler):
         def authorised(self):
             if self.headers.get("Authorization") == "Bearer " + token:
                 return True
@@ -52,7 +37,7 @@ def make_handler(token):
                 self.answer(404, {"error": {"code": "not_found", "message": self.path}})
 
         def do_POST(self):
-            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            body = self.read_body()
             if self.path != "/v1/messages":
                 return self.answer(404, {"error": {"code": "not_found", "message": self.path}})
             if not self.authorised():
@@ -75,9 +60,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--token", required=True)
     args = parser.parse_args()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(args.token))
-    print("PORT %d" % server.server_address[1], flush=True)
-    server.serve_forever()
+    serve(make_handler(args.token))
 
 
 if __name__ == "__main__":

@@ -35,10 +35,10 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from fake_http import JsonHandler, serve
 
 LOCK = threading.Lock()
 SENDS = []
@@ -80,25 +80,9 @@ def semantic_errors(body):
 
 
 def make_handler(key, private_key):
-    class Handler(BaseHTTPRequestHandler):
-        protocol_version = "HTTP/1.1"
-
-        def log_message(self, *args):
-            pass
-
-        def answer(self, status, body=None, headers=()):
-            data = b"" if body is None else json.dumps(body).encode()
-            self.send_response(status)
-            if body is not None:
-                self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(data)))
-            for name, value in headers:
-                self.send_header(name, value)
-            self.end_headers()
-            self.wfile.write(data)
-
+    class Handler(JsonHandler):
         def read_json(self):
-            return json.loads(self.rfile.read(int(self.headers.get("Content-Length", "0"))) or b"{}")
+            return json.loads(self.read_body() or b"{}")
 
         def do_GET(self):
             if self.path == "/__sends":
@@ -188,9 +172,7 @@ def main():
     parser.add_argument("--private-key", required=True, help="base64 of a SEC1 DER P-256 private key")
     args = parser.parse_args()
     private_key = serialization.load_der_private_key(base64.b64decode(args.private_key), password=None)
-    server = ThreadingHTTPServer(("127.0.0.1", 0), make_handler(args.key, private_key))
-    print("PORT %d" % server.server_address[1], flush=True)
-    server.serve_forever()
+    serve(make_handler(args.key, private_key))
 
 
 if __name__ == "__main__":
