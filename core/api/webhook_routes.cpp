@@ -3,6 +3,7 @@
 // read. Each event becomes a delivery log of its own type (migration 012) and may change its
 // email (to_log below: the one place that says what an event does); an event id seen before
 // is ignored, an event whose email is not found is kept as unmatched.
+#include "metrics.hpp"
 #include "providers.hpp"
 #include "routes.hpp"
 
@@ -80,6 +81,11 @@ Response receive(Call& call) {
   std::vector<db::WebhookEvent> logs;
   for (const auto& e : events) logs.push_back(to_log(e));
   const auto outcome = db::EmailQueue(call.services.pool).record_events(*config, logs);
+  auto& registry = metrics::Registry::global();
+  for (const auto& [name, count] : {std::pair{"recorded", outcome.recorded}, std::pair{"duplicate", outcome.duplicates},
+                                    std::pair{"unmatched", outcome.unmatched}})
+    if (count > 0) registry.add("mailroom_webhook_events_total", {{"provider", config->provider}, {"outcome", name}},
+                                static_cast<double>(count));
   return json_response(http::status::ok,
                        {{"recorded", outcome.recorded}, {"duplicates", outcome.duplicates}, {"unmatched", outcome.unmatched}},
                        call.request);

@@ -39,6 +39,7 @@ Registry& Registry::global() {
     r.describe("mailroom_http_request_duration_seconds", "HTTP request latency by route.", "histogram");
     r.describe("mailroom_sends_total", "Send attempts by provider and outcome.", "counter");
     r.describe("mailroom_send_duration_seconds", "Time a provider took to accept or refuse an email.", "histogram");
+    r.describe("mailroom_webhook_events_total", "Provider webhook events by provider and outcome.", "counter");
     return r;
   }();
   return registry;

@@ -276,6 +276,9 @@ TEST_F(ApiResources, WebhookEventsFindTheirEmailByIdAndChangeOnlyWhatTheySay) {
   EXPECT_EQ(one("SELECT email_id FROM unmatched_provider_events WHERE provider_event_id = 'x-1'"), elsewhere);
   const auto shown = json::parse(call("GET", "/v1/emails/" + dropped, "mr_alice").body);
   EXPECT_EQ(shown["last_error_kind"], "dropped");
+  const std::string metrics = call("GET", "/metrics", "").body;
+  EXPECT_NE(metrics.find("mailroom_webhook_events_total{provider=\"fake_email\",outcome=\"unmatched\"}"), std::string::npos)
+      << metrics;
 }
 
 TEST_F(ApiResources, WebhooksAreVerifiedRecordedOnceAndMoveBouncesAndComplaints) {
