@@ -128,7 +128,7 @@ Response verify(Call& call) {
   auto row = visible_configuration(call);
   db::EmailConfigurations repo(call.services.pool);
   try {
-    providers::make_email_provider(row, plugins, box)->verify();
+    providers::make_email_provider(row, plugins, box, &call.services.pool)->verify();
   } catch (const ProviderError& e) {
     if (row.is_verified) {
       row.is_verified = false;

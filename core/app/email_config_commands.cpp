@@ -194,7 +194,7 @@ int config_verify(const Globals& globals, const std::string& id) {
   auto row = existing(repo, id);
   s.load_plugins();
   try {
-    providers::make_email_provider(row, s.plugins, box)->verify();
+    providers::make_email_provider(row, s.plugins, box, s.pool.get())->verify();
   } catch (const ProviderError& e) {
     if (row.is_verified) {
       row.is_verified = false;

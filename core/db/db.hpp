@@ -181,6 +181,29 @@ class EmailConfigurations {
   Pool& pool_;
 };
 
+// The seed column a plugin keeps its short-lived credential in (the manifest's
+// credential_column), for one configuration: its sealed value, written by one refresher at a
+// time across hosts. Not a configuration change: migration 013 keeps it out of the audit log.
+class ConfigurationCredential {
+ public:
+  // `column` must be one of kEmailConfigSecretColumns (the manifest's schema allows only
+  // google_oauth_token_encrypted, which migration 013 keeps out of the audit log).
+  ConfigurationCredential(Pool& pool, std::string configuration_id, std::string column);
+
+  // The sealed value, or "" when there is none.
+  std::string read();
+  // Runs `refresh(the sealed value now)` in a transaction holding the configuration's
+  // credential lock (an advisory lock: one refresher at a time, on any host) and stores what
+  // it returns; "" stores nothing. What `refresh` throws rolls back and passes through.
+  void refresh(const std::function<std::string(const std::string& current)>& refresh);
+  // Clears the column if it still holds `sealed`.
+  void clear_if(const std::string& sealed);
+
+ private:
+  Pool& pool_;
+  std::string id_, column_;
+};
+
 // --- email_queue and email_delivery_logs -----------------------------------------------
 struct NewQueuedEmail {
   std::string user_id;

@@ -1,6 +1,8 @@
 #include "db.hpp"
 #include "sql_arrays.hpp"
 
+#include <algorithm>
+
 namespace mailroom::db {
 namespace {
 
@@ -174,6 +176,37 @@ void EmailConfigurations::store_ciphertexts(const std::vector<EmailConfiguration
           cipher(c, "google_service_account_encrypted"), cipher(c, "smtp_password_encrypted"),
           cipher(c, "secrets_encrypted"));
     }
+  });
+}
+
+ConfigurationCredential::ConfigurationCredential(Pool& pool, std::string configuration_id, std::string column)
+    : pool_(pool), id_(std::move(configuration_id)), column_(std::move(column)) {
+  if (std::find(kEmailConfigSecretColumns.begin(), kEmailConfigSecretColumns.end(), column_) == kEmailConfigSecretColumns.end())
+    throw DbError("'" + column_ + "' is not a secret column of email_configurations");
+}
+
+std::string ConfigurationCredential::read() {
+  Reader reader(pool_);
+  const auto r = reader.tx().exec_params("SELECT coalesce(" + column_ + ", '') FROM email_configurations WHERE id = $1::uuid", id_);
+  return r.empty() ? "" : r[0][0].as<std::string>();
+}
+
+void ConfigurationCredential::refresh(const std::function<std::string(const std::string& current)>& refresh) {
+  transact(pool_, "", [&](pqxx::work& tx) {
+    // Keyed by configuration: refreshes of different configurations do not wait for each other.
+    tx.exec_params("SELECT pg_advisory_xact_lock(hashtextextended('mailroom.credential:' || $1, 0))", id_);
+    const auto r = tx.exec_params("SELECT coalesce(" + column_ + ", '') FROM email_configurations WHERE id = $1::uuid", id_);
+    if (r.empty()) throw DbError("email configuration " + id_ + " no longer exists");
+    const std::string fresh = refresh(r[0][0].as<std::string>());
+    if (!fresh.empty())
+      tx.exec_params("UPDATE email_configurations SET " + column_ + " = $2 WHERE id = $1::uuid", id_, fresh);
+  });
+}
+
+void ConfigurationCredential::clear_if(const std::string& sealed) {
+  transact(pool_, "", [&](pqxx::work& tx) {
+    tx.exec_params("UPDATE email_configurations SET " + column_ + " = NULL WHERE id = $1::uuid AND " + column_ + " = $2",
+                   id_, sealed);
   });
 }
 

@@ -52,6 +52,8 @@ const char* const kManifestSchema = R"json({
         "google_oauth_refresh_token_encrypted": { "type": "string" },
         "google_service_account_encrypted": { "type": "string" }
       } },
+    "credential_column": { "enum": ["google_oauth_token_encrypted"],
+                           "description": "the seed's column for a short-lived token the plugin obtains (CredentialCache)" },
     "capabilities": { "type": "object" }
   }
 })json";
@@ -154,8 +156,10 @@ std::string host_toolchain() { return kToolchainTag; }
 // "dsn" and "columns" name settings and secrets: each name must be one the plugin declares,
 // and of the right sort (a port or a plain column is a setting, an encrypted column a secret).
 void check_mappings(const std::filesystem::path& file, const Manifest& m, const json& body) {
-  if (m.kind != PluginKind::email && (body.contains("dsn") || body.contains("columns")))
-    refuse(file, "invalid manifest: \"dsn\" and \"columns\" are for email plugins");
+  if (m.kind != PluginKind::email && (body.contains("dsn") || body.contains("columns") || body.contains("credential_column")))
+    refuse(file, "invalid manifest: \"dsn\", \"columns\" and \"credential_column\" are for email plugins");
+  if (m.columns.contains(m.credential_column))
+    refuse(file, "invalid manifest: column " + m.credential_column + " is both mirrored (\"columns\") and the credential_column");
   for (const auto& [scheme, mapping] : m.dsn) {
     for (const auto& [part, target] : mapping.parts) {
       const bool setting = declares_setting(m, target);
@@ -288,6 +292,7 @@ Manifest read_manifest(const std::filesystem::path& file) {
     m.dsn[scheme] = std::move(parsed);
   }
   m.columns = body.value("columns", std::map<std::string, std::string>{});
+  m.credential_column = body.value("credential_column", std::string());
   check_mappings(file, m, body);
   m.capabilities = body.value("capabilities", json::object());
   m.parsed_capabilities = parse_capabilities(m.kind, m.capabilities);

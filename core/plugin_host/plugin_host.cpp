@@ -6,6 +6,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <mutex>
 #include <system_error>
 
 namespace mailroom::plugin_host {
@@ -24,6 +25,7 @@ std::string join(const std::vector<std::string>& items) {
 template <class Provider>
 struct Instance {
   std::shared_ptr<boost::dll::shared_library> library;
+  std::shared_ptr<CredentialCache> credentials;
   std::unique_ptr<HttpClient> http;
   std::unique_ptr<Logger> log;
   std::unique_ptr<PluginContext> context;
@@ -232,6 +234,31 @@ const PluginHost::Entry& PluginHost::entry_for(std::string_view name, PluginKind
 
 namespace {
 
+class MemoryCredentialCache final : public CredentialCache {
+ public:
+  Credential get(std::chrono::system_clock::time_point valid_until, const std::function<Credential()>& obtain) override {
+    // Held while obtaining: the callers behind it wait, then take what it obtained.
+    std::lock_guard lock(mutex_);
+    if (!kept_.value.empty() && kept_.expires_at > valid_until) return kept_;
+    kept_ = obtain();
+    return kept_;
+  }
+  void discard(const std::string& value) override {
+    std::lock_guard lock(mutex_);
+    if (kept_.value == value) kept_ = {};
+  }
+
+ private:
+  std::mutex mutex_;
+  Credential kept_;
+};
+
+}  // namespace
+
+std::shared_ptr<CredentialCache> make_memory_credential_cache() { return std::make_shared<MemoryCredentialCache>(); }
+
+namespace {
+
 template <class Provider>
 std::unique_ptr<Instance<Provider>> prepare(const Manifest& manifest,
                                             std::shared_ptr<boost::dll::shared_library> library,
@@ -256,6 +283,7 @@ std::unique_ptr<Instance<Provider>> prepare(const Manifest& manifest,
   http.total_timeout = settings.http_timeout;
   http.user_agent = "mailroom/" + manifest.name;
   instance->http = make_http_client(std::move(http));
+  instance->credentials = settings.credentials ? settings.credentials : make_memory_credential_cache();
   LogSink sink = settings.log_sink;
   if (!sink) {
     sink = [name = manifest.name](LogLevel level, std::string_view message) {
@@ -265,7 +293,7 @@ std::unique_ptr<Instance<Provider>> prepare(const Manifest& manifest,
   instance->log = make_redacting_logger(secret_values, std::move(sink));
   instance->context = std::make_unique<PluginContext>(PluginContext{
       manifest.name, std::move(settings.config), std::move(settings.secrets), *instance->http,
-      *instance->log, settings.clock != nullptr ? *settings.clock : system_clock()});
+      *instance->log, settings.clock != nullptr ? *settings.clock : system_clock(), *instance->credentials});
   return instance;
 }
 

@@ -59,6 +59,7 @@ struct Manifest {
   std::vector<std::string> secrets;
   std::map<std::string, DsnScheme> dsn;        // scheme -> its mapping (email plugins)
   std::map<std::string, std::string> columns;  // seed column -> setting or secret it mirrors
+  std::string credential_column;  // the seed column that keeps its CredentialCache; "": none
   nlohmann::json capabilities;  // as declared, validated
   std::variant<EmailCapabilities, DnsCapabilities> parsed_capabilities;
 };
@@ -85,11 +86,16 @@ struct Refusal {
 };
 
 // What a provider instance is created with.
+// A CredentialCache in this process's memory: callers that share it obtain once.
+std::shared_ptr<CredentialCache> make_memory_credential_cache();
+
 struct ProviderSettings {
   nlohmann::json config = nlohmann::json::object();
   std::map<std::string, std::string> secrets;
   LogSink log_sink;        // empty: spdlog, prefixed with the plugin's name
   Clock* clock = nullptr;  // empty: the system clock
+  // Shared with the configuration's other provider objects; empty: one of its own, in memory.
+  std::shared_ptr<CredentialCache> credentials;
   std::chrono::milliseconds http_timeout{30'000};
 };
 

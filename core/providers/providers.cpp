@@ -3,7 +3,9 @@
 #include "email_config.hpp"
 
 #include <chrono>
+#include <map>
 #include <mutex>
+#include <optional>
 #include <thread>
 
 namespace mailroom::providers {
@@ -44,6 +46,64 @@ std::shared_ptr<Pacer> pacer_for(const std::string& key, double per_second) {
   auto& pacer = pacers[key + "@" + std::to_string(per_second)];
   if (!pacer) pacer = std::make_shared<Pacer>(per_second);
   return pacer;
+}
+
+// A configuration's credential sealed in its plugin's credential_column, as JSON
+// {"value", "expires_at"} bound to that row and column like every secret (key rotation
+// re-seals it with the others).
+class StoredCredentialCache final : public CredentialCache {
+ public:
+  StoredCredentialCache(db::Pool& pool, const crypto::SecretBox& box, const std::string& id, const std::string& column)
+      : stored_(pool, id, column), box_(box), associated_(crypto::associated_data("email_configurations", column, id)) {}
+
+  Credential get(std::chrono::system_clock::time_point valid_until, const std::function<Credential()>& obtain) override {
+    if (const auto kept = open(stored_.read()); kept && kept->expires_at > valid_until) return *kept;
+    Credential out;
+    stored_.refresh([&](const std::string& current) -> std::string {
+      // Another caller may have refreshed it while this one waited for the lock.
+      if (const auto kept = open(current); kept && kept->expires_at > valid_until) {
+        out = *kept;
+        return "";
+      }
+      out = obtain();
+      const auto expires = std::chrono::duration_cast<std::chrono::seconds>(out.expires_at.time_since_epoch()).count();
+      return box_.seal(nlohmann::json{{"value", out.value}, {"expires_at", expires}}.dump(), associated_);
+    });
+    return out;
+  }
+
+  void discard(const std::string& value) override {
+    const std::string sealed = stored_.read();
+    if (const auto kept = open(sealed); kept && kept->value == value) stored_.clear_if(sealed);
+  }
+
+ private:
+  // Nothing usable (none yet, sealed under a key no longer loaded, another form): obtain anew.
+  std::optional<Credential> open(const std::string& sealed) const {
+    if (sealed.empty()) return std::nullopt;
+    try {
+      const auto kept = nlohmann::json::parse(box_.open(sealed, associated_));
+      return Credential{kept.at("value").get<std::string>(),
+                        std::chrono::system_clock::time_point(std::chrono::seconds(kept.at("expires_at").get<long long>()))};
+    } catch (const std::exception&) {
+      return std::nullopt;
+    }
+  }
+
+  db::ConfigurationCredential stored_;
+  const crypto::SecretBox& box_;
+  const std::string associated_;
+};
+
+// One in-memory cache per configuration for the life of the process, when there is no column
+// or database to share it through.
+std::shared_ptr<CredentialCache> memory_cache_for(const std::string& configuration_id) {
+  static std::mutex mutex;
+  static std::map<std::string, std::shared_ptr<CredentialCache>> caches;
+  std::lock_guard lock(mutex);
+  auto& cache = caches[configuration_id];
+  if (!cache) cache = plugin_host::make_memory_credential_cache();
+  return cache;
 }
 
 class PacedEmailProvider final : public EmailProvider {
@@ -109,13 +169,21 @@ const plugin_host::Plugin& loaded_plugin(const plugin_host::PluginHost& host, co
   return *plugin;
 }
 
+std::shared_ptr<CredentialCache> stored_credential_cache(db::Pool& pool, const crypto::SecretBox& box,
+                                                         const std::string& configuration_id, const std::string& column) {
+  return std::make_shared<StoredCredentialCache>(pool, box, configuration_id, column);
+}
+
 std::shared_ptr<EmailProvider> make_email_provider(const db::EmailConfiguration& row, const plugin_host::PluginHost& host,
-                                                   const crypto::SecretBox& box) {
+                                                   const crypto::SecretBox& box, db::Pool* pool) {
   const auto& plugin = loaded_plugin(host, row.plugin_name(), PluginKind::email);
   const auto& manifest = plugin.manifest;
   plugin_host::ProviderSettings settings;
   settings.config = email_config::settings_of(row, manifest);
   settings.secrets = email_config::secrets_of(row, manifest, box);
+  settings.credentials = pool != nullptr && !manifest.credential_column.empty()
+                             ? stored_credential_cache(*pool, box, row.id, manifest.credential_column)
+                             : memory_cache_for(row.id);
   std::shared_ptr<EmailProvider> provider;
   try {
     provider = host.create_email_provider(manifest.name, std::move(settings));

@@ -26,9 +26,16 @@ const plugin_host::Plugin& loaded_plugin(const plugin_host::PluginHost& host, co
 
 // A provider for an email configuration. Throws ProviderError{permanent} when it cannot be
 // built (no such plugin loaded: "no_plugin"; settings, secrets or the factory refused:
-// "plugin_error").
+// "plugin_error"). Its CredentialCache is shared by every provider of the configuration: in
+// the plugin's credential_column, sealed, when the plugin names one and `pool` is given (every
+// host shares it), else in this process's memory. `box` and `pool` must outlive the provider.
 std::shared_ptr<EmailProvider> make_email_provider(const db::EmailConfiguration& row, const plugin_host::PluginHost& host,
-                                                   const crypto::SecretBox& box);
+                                                   const crypto::SecretBox& box, db::Pool* pool = nullptr);
+
+// The CredentialCache a configuration's providers share through the database: sealed in
+// `column` of its row, refreshed by one caller at a time on any host.
+std::shared_ptr<CredentialCache> stored_credential_cache(db::Pool& pool, const crypto::SecretBox& box,
+                                                         const std::string& configuration_id, const std::string& column);
 
 // A provider for a DNS zone's plugin with the given settings and secrets; `pacing_key`
 // (the zone's id; empty: unpaced) shares one pace among every provider of that zone.

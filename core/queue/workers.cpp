@@ -515,7 +515,7 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
                       std::optional<ErrorInfo>& refusal) {
     db::Completion c;
     try {
-      if (!provider) provider = providers::make_email_provider(*row, host_, box_);
+      if (!provider) provider = providers::make_email_provider(*row, host_, box_, &pool_);
       if (quota_gate) {
         const auto quota = db::take_quota(pool_, email.user_id, (options_.clock ? *options_.clock : system_clock()).now());
         if (!quota.allowed)

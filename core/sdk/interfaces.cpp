@@ -1,6 +1,7 @@
 // Out-of-line virtual destructors and defaults: the interfaces' vtables and typeinfo live
 // here, in libmailroom_sdk, once for host and plugins alike.
 #include <mailroom/clock.hpp>
+#include <mailroom/credentials.hpp>
 #include <mailroom/dns_provider.hpp>
 #include <mailroom/email_provider.hpp>
 #include <mailroom/record.hpp>
@@ -13,6 +14,8 @@ namespace mailroom {
 EmailProvider::~EmailProvider() = default;
 DnsProvider::~DnsProvider() = default;
 Clock::~Clock() = default;
+
+CredentialCache::~CredentialCache() = default;
 
 std::vector<DeliveryEvent> EmailProvider::parse_webhook(const HttpRequest&) {
   throw ProviderError(ErrorKind::invalid_request, "webhooks_unsupported",

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <mailroom/clock.hpp>
+#include <mailroom/credentials.hpp>
 #include <mailroom/http.hpp>
 #include <mailroom/log.hpp>
 
@@ -28,6 +29,9 @@ struct PluginContext {
   // Redacts every value of `secrets` before writing.
   Logger& log;
   Clock& clock;
+  // Where to keep a credential the plugin obtains (an access token), shared with every other
+  // provider object of the same configuration (credentials.hpp).
+  CredentialCache& credentials;
 };
 
 }  // namespace mailroom

@@ -4,7 +4,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <fstream>
+#include <thread>
 #include <unistd.h>
 
 namespace {
@@ -91,10 +93,10 @@ TEST(PluginHost, RefusesEachBadFileWithItsExactMessageAndKeepsTheGoodOnes) {
   std::map<std::string, std::string> by_file;
   for (const auto& r : refusals) by_file[r.file.filename().string()] = r.message;
   const std::map<std::string, std::string> expected = {
-      {"abi_mismatch.so", bad.file("abi_mismatch.so") + ": built for plugin ABI 999, but this host loads ABI 4"},
+      {"abi_mismatch.so", bad.file("abi_mismatch.so") + ": built for plugin ABI 999, but this host loads ABI 5"},
       {"abi_and_toolchain_mismatch.so",
        bad.file("abi_and_toolchain_mismatch.so") +
-           ": built for plugin ABI 7 and toolchain 'clang+libc++', but this host loads ABI 4 and toolchain '" +
+           ": built for plugin ABI 7 and toolchain 'clang+libc++', but this host loads ABI 5 and toolchain '" +
            kHostToolchain + "'"},
       {"toolchain_mismatch.so", bad.file("toolchain_mismatch.so") +
                                     ": built for toolchain 'msvc+msvc-stl', but this host loads toolchain '" +
@@ -175,6 +177,31 @@ TEST(PluginHost, UnknownSecretWrongKindAndUnknownNameAreErrors) {
   EXPECT_THAT([&] { host.create_email_provider("carrier_pigeon", {}); },
               testing::ThrowsMessage<PluginError>(
                   testing::StrEq("no email plugin named 'carrier_pigeon' is loaded (loaded: fake_email, fake_paced_email, fake_quota_email, sendgrid, smtp_relay, test_email)")));
+}
+
+// The in-memory CredentialCache: callers waiting behind an obtain take its result, a
+// credential about to expire is obtained again, a discarded one is forgotten, a failed obtain
+// keeps nothing.
+TEST(PluginHost, MemoryCredentialCacheObtainsOnceForManyCallers) {
+  using Clock = std::chrono::system_clock;
+  auto cache = mailroom::plugin_host::make_memory_credential_cache();
+  std::atomic<int> obtained = 0;
+  const auto obtain = [&] {
+    ++obtained;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    return mailroom::Credential{"token-" + std::to_string(obtained.load()), Clock::now() + std::chrono::minutes(60)};
+  };
+  std::vector<std::thread> callers;
+  for (int i = 0; i < 8; ++i) callers.emplace_back([&] { EXPECT_EQ(cache->get(Clock::now(), obtain).value, "token-1"); });
+  for (auto& c : callers) c.join();
+  EXPECT_EQ(obtained.load(), 1);
+  EXPECT_EQ(cache->get(Clock::now() + std::chrono::minutes(61), obtain).value, "token-2");
+  cache->discard("token-1");
+  EXPECT_EQ(cache->get(Clock::now(), obtain).value, "token-2");
+  cache->discard("token-2");
+  EXPECT_THROW(cache->get(Clock::now(), []() -> mailroom::Credential { throw std::runtime_error("refused"); }),
+               std::runtime_error);
+  EXPECT_EQ(cache->get(Clock::now(), obtain).value, "token-3");
 }
 
 TEST(PluginHost, DisabledPluginIsListedButNotLoaded) {
