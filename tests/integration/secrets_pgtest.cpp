@@ -105,12 +105,20 @@ TEST_F(Secrets, TheCliChecksAConfigurationWithItsPlugin) {
                                  kApiKey + "\n");
   EXPECT_EQ(negative.status, 1) << negative.output;
   EXPECT_NE(negative.output.find("delay_ms"), std::string::npos) << "the plugin's schema refuses it: " << negative.output;
-  const auto missing = mailroom("email-config add --user ada@example.com --provider google_workspace --from ada@example.com "
+  const auto missing = mailroom("email-config add --user ada@example.com --provider carrier_pigeon --from ada@example.com "
                                 "--secret refresh_token",
                                 kApiKey + "\n");
   EXPECT_EQ(missing.status, 1) << missing.output;
-  EXPECT_NE(missing.output.find("no email plugin 'google_workspace' is installed"), std::string::npos) << missing.output;
+  EXPECT_NE(missing.output.find("no email plugin 'carrier_pigeon' is installed"), std::string::npos) << missing.output;
   EXPECT_EQ(missing.output.find(kApiKey), std::string::npos);
+  // The plugin's own check: a refresh token without its OAuth client is refused, saying what is needed.
+  const auto incomplete = mailroom("email-config add --user ada@example.com --provider google_workspace "
+                                   "--from ada@example.com --secret refresh_token",
+                                   kApiKey + "\n");
+  EXPECT_EQ(incomplete.status, 1) << incomplete.output;
+  EXPECT_NE(incomplete.output.find("client_id with the secrets client_secret and refresh_token"), std::string::npos)
+      << incomplete.output;
+  EXPECT_EQ(incomplete.output.find(kApiKey), std::string::npos);
   EXPECT_EQ(mailroom("email-config list").output.find("@"), std::string::npos) << "nothing was stored";
 }
 

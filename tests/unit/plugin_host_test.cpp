@@ -129,7 +129,7 @@ TEST(PluginHost, RefusesEachBadFileWithItsExactMessageAndKeepsTheGoodOnes) {
   EXPECT_EQ(host.find("test_email")->manifest.file, kGoodDir / "test_email.so");
   EXPECT_NE(host.find("test_dns"), nullptr);
   EXPECT_NE(host.find("throwing_factory"), nullptr);
-  EXPECT_EQ(host.plugins().size(), 9u);  // test_email, test_dns, fake_email (and 2 variants), smtp_relay, sendgrid, cloudflare, throwing_factory
+  EXPECT_EQ(host.plugins().size(), 10u);  // test_email, test_dns, fake_email (and 2 variants), smtp_relay, sendgrid, google_workspace, cloudflare, throwing_factory
   EXPECT_EQ(host.create_email_provider("test_email", email_settings())->send(email("hello")).provider_message_id,
             "hi:q-1:2");
 }
@@ -176,7 +176,7 @@ TEST(PluginHost, UnknownSecretWrongKindAndUnknownNameAreErrors) {
               testing::ThrowsMessage<PluginError>(testing::StrEq("plugin 'test_email' has kind email, not dns")));
   EXPECT_THAT([&] { host.create_email_provider("carrier_pigeon", {}); },
               testing::ThrowsMessage<PluginError>(
-                  testing::StrEq("no email plugin named 'carrier_pigeon' is loaded (loaded: fake_email, fake_paced_email, fake_quota_email, sendgrid, smtp_relay, test_email)")));
+                  testing::StrEq("no email plugin named 'carrier_pigeon' is loaded (loaded: fake_email, fake_paced_email, fake_quota_email, google_workspace, sendgrid, smtp_relay, test_email)")));
 }
 
 // The in-memory CredentialCache: callers waiting behind an obtain take its result, a
