@@ -414,6 +414,12 @@ struct QuotaDecision {
 // Counts one send against the user's daily and hourly quota, resetting expired windows;
 // refuses (and marks is_quota_exceeded) when either is used up.
 QuotaDecision take_quota(Pool& pool, const std::string& user_id, std::chrono::system_clock::time_point now);
+// The provider said the user's quota is used up (it counts its own way, e.g. Google's rolling
+// 24 hours, and may lock a user out that long): the gate refuses every send of the user, on
+// every host, until `until`: the daily window is used up and ends then (the provider's count
+// wins over the gate's own, either way).
+void lock_out_quota(Pool& pool, const std::string& user_id, std::chrono::system_clock::time_point now,
+                    std::chrono::system_clock::time_point until);
 
 struct QuotaRow {
   int daily_limit = 0, daily_used = 0, hourly_limit = 0, hourly_used = 0;

@@ -571,4 +571,21 @@ QuotaDecision take_quota(Pool& pool, const std::string& user_id, std::chrono::sy
   return decision;
 }
 
+void lock_out_quota(Pool& pool, const std::string& user_id, std::chrono::system_clock::time_point now,
+                    std::chrono::system_clock::time_point until) {
+  const auto seconds = [](std::chrono::system_clock::time_point t) {
+    return std::chrono::duration<double>(t.time_since_epoch()).count();
+  };
+  transact(pool, "", [&](pqxx::work& tx) {
+    tx.exec_params("INSERT INTO google_workspace_quota (user_id, daily_quota_reset_at, hourly_quota_reset_at)"
+                   " VALUES ($1::uuid, to_timestamp($2::float8), to_timestamp($2::float8)) ON CONFLICT (user_id) DO NOTHING",
+                   user_id, seconds(now));
+    tx.exec_params("UPDATE google_workspace_quota SET daily_quota_used = greatest(daily_quota_used, daily_quota_limit),"
+                   " daily_quota_reset_at = to_timestamp($3::float8), is_quota_exceeded = true,"
+                   " quota_exceeded_at = CASE WHEN is_quota_exceeded THEN quota_exceeded_at ELSE to_timestamp($2::float8) END"
+                   " WHERE user_id = $1::uuid",
+                   user_id, seconds(now), seconds(until));
+  });
+}
+
 }  // namespace mailroom::db

@@ -36,6 +36,8 @@ constexpr auto kIdleSender = std::chrono::seconds(10);
 constexpr auto kRecheck = std::chrono::seconds(1);
 // How long a configuration rests after a rate_limited refusal that names no Retry-After.
 constexpr auto kDefaultRateLimitPause = std::chrono::seconds(1);
+// ... and after a quota refusal that names no time.
+constexpr auto kDefaultQuotaPause = std::chrono::seconds(3600);
 
 // Wakes the claimer: a LISTEN connection turns NOTIFYs into a condition variable; the
 // timeout of every wait is the poll interval, so a lost NOTIFY costs latency only.
@@ -473,7 +475,8 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
       --lane->in_flight;
       --busy_;
       if (provider && generation == lane->generation) lane->idle.emplace_back(generation, std::move(provider));
-      if (refusal && refusal->kind == ErrorKind::rate_limited) rest(*lane, refusal->retry_after);
+      if (refusal && refusal->kind == ErrorKind::rate_limited) rest(*lane, refusal->retry_after, kDefaultRateLimitPause, "rate_limited");
+      if (refusal && refusal->kind == ErrorKind::quota) rest(*lane, refusal->retry_after, kDefaultQuotaPause, "quota_deferred");
       outbox_.push_back(completion);
       outbox_cv_.notify_one();
       idle_since = SteadyClock::now();
@@ -482,15 +485,14 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
     settled_.notify_all();
   }
 
-  // A rate-limited configuration rests, on this host, for the provider's Retry-After (or a
-  // second); its claimed emails go back to the queue until then, and no attempt is spent.
-  // Other configurations go on.
-  void rest(Lane& lane, std::optional<std::chrono::seconds> retry_after) {
-    const auto pause = retry_after ? std::chrono::duration_cast<SteadyClock::duration>(*retry_after)
-                                   : std::chrono::duration_cast<SteadyClock::duration>(kDefaultRateLimitPause);
+  // A rate-limited configuration, or one whose quota is used up, rests on this host for the
+  // time the refusal names (or `fallback`); its claimed emails go back to the queue until then
+  // as `why`, and no attempt is spent. Other configurations go on.
+  void rest(Lane& lane, std::optional<std::chrono::seconds> retry_after, std::chrono::seconds fallback, const char* why) {
+    const auto pause = std::chrono::duration_cast<SteadyClock::duration>(retry_after.value_or(fallback));
     lane.paused_until = std::max(lane.paused_until, SteadyClock::now() + pause);
     const double delay = std::chrono::duration<double>(pause).count();
-    for (const auto& email : lane.pending) give_back(email, "rate_limited", delay);
+    for (const auto& email : lane.pending) give_back(email, why, delay);
     lane.pending.clear();
   }
 
@@ -516,14 +518,24 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
     db::Completion c;
     try {
       if (!provider) provider = providers::make_email_provider(*row, host_, box_, &pool_);
+      const auto now = (options_.clock ? *options_.clock : system_clock()).now();
       if (quota_gate) {
-        const auto quota = db::take_quota(pool_, email.user_id, (options_.clock ? *options_.clock : system_clock()).now());
+        const auto quota = db::take_quota(pool_, email.user_id, now);
         if (!quota.allowed)
           throw ProviderError(ErrorKind::quota, "quota_exceeded",
                               "the daily or hourly sending quota (the plugin's quota model) is used up",
                               std::chrono::seconds(static_cast<long>(quota.retry_in_seconds)));
       }
-      const auto receipt = provider->send(to_outgoing_email(email));
+      SendReceipt receipt;
+      try {
+        receipt = provider->send(to_outgoing_email(email));
+      } catch (const ProviderError& e) {
+        // The provider's own count says the quota is used up: every host's gate holds the
+        // user's sends until the time it names, instead of each asking the provider again.
+        if (quota_gate && e.kind() == ErrorKind::quota)
+          db::lock_out_quota(pool_, email.user_id, now, now + e.info().retry_after.value_or(kDefaultQuotaPause));
+        throw;
+      }
       c.id = email.id;
       c.status = db::EmailStatus::sent;
       c.message_id = receipt.provider_message_id;

@@ -197,6 +197,40 @@ TEST_F(Queue, QuotaErrorsRescheduleWithoutSpendingAnAttempt) {
   EXPECT_EQ(field(id, "status"), "sent");
 }
 
+// The provider's own quota count (Google's rolling day) said no: the configuration rests with
+// its claimed emails given back unsent and unspent, and the user's gate holds every later send,
+// on every host, until the time the refusal named.
+TEST_F(Queue, AProvidersQuotaRefusalLocksTheUserOutUntilTheTimeItNames) {
+  config_ = make_config("fake_quota_email");
+  auto first = email("[quota] refused by the provider", 0);
+  first.priority = 0;  // sent first
+  const auto refused = enqueue(first);
+  const auto waiting = enqueue(email("waiting"));
+  pass();
+  EXPECT_EQ(field(refused, "status"), "queued");
+  EXPECT_EQ(field(refused, "retry_count"), "0");
+  EXPECT_EQ(field(waiting, "status"), "queued") << "sent while the provider said the quota was used up";
+  EXPECT_EQ(field(waiting, "retry_count"), "0");
+  EXPECT_EQ(log(waiting).back(), "queued/quota_deferred");
+  EXPECT_NEAR(due_in(waiting), 2.0, 0.6) << "given back until the time the provider named";
+  EXPECT_EQ(one("SELECT is_quota_exceeded::text FROM google_workspace_quota"), "true");
+  EXPECT_EQ(one("SELECT (daily_quota_used >= daily_quota_limit)::text FROM google_workspace_quota"), "true");
+  EXPECT_NEAR(std::stod(one("SELECT extract(epoch FROM daily_quota_reset_at - now()) FROM google_workspace_quota")), 2.0, 0.6);
+  // Due again but before the lock ends: the gate refuses without asking the provider.
+  make_due(waiting);
+  pass();
+  EXPECT_EQ(field(waiting, "status"), "queued");
+  EXPECT_EQ(log(waiting).back(), "queued/quota_deferred/quota_exceeded");
+  // The lock ends: the next window counts from zero and both go out.
+  one("UPDATE google_workspace_quota SET daily_quota_reset_at = now() - interval '1 second'");
+  make_due(refused);
+  make_due(waiting);
+  pass();
+  pass();
+  EXPECT_EQ(field(refused, "status"), "sent");
+  EXPECT_EQ(field(waiting, "status"), "sent");
+}
+
 // The quota windows follow the workers' clock, here fixed at 23:30 UTC: the hour the daily
 // window is about to turn, where a test on the real clock used to fail.
 class FixedClock : public mailroom::Clock {
