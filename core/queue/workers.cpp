@@ -520,11 +520,15 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
       if (!provider) provider = providers::make_email_provider(*row, host_, box_, &pool_);
       const auto now = (options_.clock ? *options_.clock : system_clock()).now();
       if (quota_gate) {
+        // The gate's own refusal reschedules this email to the reset; the configuration does
+        // not rest (a raised limit or a cleared lock takes effect at the next claim).
         const auto quota = db::take_quota(pool_, email.user_id, now);
         if (!quota.allowed)
-          throw ProviderError(ErrorKind::quota, "quota_exceeded",
-                              "the daily or hourly sending quota (the plugin's quota model) is used up",
-                              std::chrono::seconds(static_cast<long>(quota.retry_in_seconds)));
+          return outcome_of_error(email,
+                                  ErrorInfo{ErrorKind::quota, "quota_exceeded",
+                                            "the daily or hourly sending quota (the plugin's quota model) is used up",
+                                            std::chrono::seconds(static_cast<long>(quota.retry_in_seconds))},
+                                  provider_name, rng(), stats_);
       }
       SendReceipt receipt;
       try {

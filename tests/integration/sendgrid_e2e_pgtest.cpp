@@ -5,14 +5,11 @@
 // batch whose signature does not match write nothing.
 #include "harness.hpp"
 #include "sendgrid_mock.hpp"
+#include "serve_command.hpp"
 
 #include <mailroom/http.hpp>
 
 #include <nlohmann/json.hpp>
-
-#include <signal.h>
-#include <sys/prctl.h>
-#include <sys/wait.h>
 
 #include <regex>
 #include <thread>
@@ -23,29 +20,6 @@ using mailroom::testing::CommandResult;
 using mailroom::testing::quote;
 using mailroom::testing::run_command;
 using nlohmann::json;
-
-class Serve {
- public:
-  Serve(const std::vector<std::pair<std::string, std::string>>& env, const std::string& log) {
-    pid_ = ::fork();
-    if (pid_ == 0) {
-      ::prctl(PR_SET_PDEATHSIG, SIGKILL);
-      const int fd = ::open(log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-      ::dup2(fd, 1);
-      ::dup2(fd, 2);
-      for (const auto& [name, value] : env) ::setenv(name.c_str(), value.c_str(), 1);
-      ::execl(MAILROOM_BINARY, MAILROOM_BINARY, "serve", nullptr);
-      ::_exit(127);
-    }
-  }
-  ~Serve() {
-    ::kill(pid_, SIGTERM);
-    ::waitpid(pid_, nullptr, 0);
-  }
-
- private:
-  pid_t pid_ = -1;
-};
 
 TEST(SendGridEndToEnd, SendServeAndSignedEventsMoveEmailsAsMapped) {
   const std::string url = mailroom::testing::fresh_database();
@@ -80,11 +54,11 @@ TEST(SendGridEndToEnd, SendServeAndSignedEventsMoveEmailsAsMapped) {
 
   const unsigned short port = mailroom::testing::free_port();
   const std::string log = (std::filesystem::temp_directory_path() / ("mr-sg-serve-" + std::to_string(::getpid()) + ".log")).string();
-  Serve serve({{"MAILROOM_DATABASE_URL", url},
-               {"MAILROOM_MASTER_KEY", master_key},
-               {"MAILROOM_PLUGINS_DIR", MAILROOM_PLUGIN_DIR},
-               {"MAILROOM_API_LISTEN", "127.0.0.1:" + std::to_string(port)}},
-              log);
+  mailroom::testing::ServeCommand serve({{"MAILROOM_DATABASE_URL", url},
+                                         {"MAILROOM_MASTER_KEY", master_key},
+                                         {"MAILROOM_PLUGINS_DIR", MAILROOM_PLUGIN_DIR},
+                                         {"MAILROOM_API_LISTEN", "127.0.0.1:" + std::to_string(port)}},
+                                        log);
   pqxx::connection db(url);
   auto one = [&](const std::string& sql) {
     pqxx::nontransaction tx(db);
