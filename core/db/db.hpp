@@ -408,16 +408,16 @@ class Templates {
 // --- google_workspace_quota ----------------------------------------------------------------
 struct QuotaDecision {
   bool allowed = true;
-  double retry_in_seconds = 0;  // when not allowed: until the earliest reset
+  double retry_in_seconds = 0;  // when not allowed: until room comes back
 };
 
-// Counts one send against the user's daily and hourly quota, resetting expired windows;
-// refuses (and marks is_quota_exceeded) when either is used up.
+// Counts one send against the user's quota over the last 24 hours and the last hour at `now`
+// (quota_sends, migration 014); refuses, until room comes back or a provider's lock-out ends,
+// and marks is_quota_exceeded, when either window is full. One decision per user at a time,
+// across hosts (the quota row is locked).
 QuotaDecision take_quota(Pool& pool, const std::string& user_id, std::chrono::system_clock::time_point now);
-// The provider said the user's quota is used up (it counts its own way, e.g. Google's rolling
-// 24 hours, and may lock a user out that long): the gate refuses every send of the user, on
-// every host, until `until`: the daily window is used up and ends then (the provider's count
-// wins over the gate's own, either way).
+// The provider said the user's quota is used up (it counts its own way and may lock a user out
+// up to a day): the gate refuses every send of the user, on every host, until `until`.
 void lock_out_quota(Pool& pool, const std::string& user_id, std::chrono::system_clock::time_point now,
                     std::chrono::system_clock::time_point until);
 

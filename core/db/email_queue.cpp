@@ -527,47 +527,61 @@ std::optional<QuotaRow> quota_of(Pool& pool, const std::string& user_id) {
 }
 
 QuotaDecision take_quota(Pool& pool, const std::string& user_id, std::chrono::system_clock::time_point now) {
-  auto connection = pool.acquire();
-  pqxx::work tx(*connection);
-  // The caller's clock, not the database's now(): the windows are then testable at any hour.
-  // Windows turn at full UTC hours and days, whatever the server's time zone.
-  const double at = std::chrono::duration<double>(now.time_since_epoch()).count();
-  tx.exec_params("INSERT INTO google_workspace_quota (user_id, daily_quota_reset_at, hourly_quota_reset_at) "
-                 "SELECT $1::uuid, (date_trunc('day', t AT TIME ZONE 'UTC') + interval '1 day') AT TIME ZONE 'UTC',"
-                 " (date_trunc('hour', t AT TIME ZONE 'UTC') + interval '1 hour') AT TIME ZONE 'UTC'"
-                 " FROM to_timestamp($2::float8) t ON CONFLICT (user_id) DO NOTHING",
-                 user_id, at);
-  // Windows that have passed start again from zero; then one send is counted if both allow.
-  tx.exec_params(
-      "UPDATE google_workspace_quota q SET"
-      " daily_quota_used = CASE WHEN daily_quota_reset_at <= t THEN 0 ELSE daily_quota_used END,"
-      " daily_quota_reset_at = CASE WHEN daily_quota_reset_at <= t"
-      "   THEN (date_trunc('day', t AT TIME ZONE 'UTC') + interval '1 day') AT TIME ZONE 'UTC' ELSE daily_quota_reset_at END,"
-      " hourly_quota_used = CASE WHEN hourly_quota_reset_at <= t THEN 0 ELSE hourly_quota_used END,"
-      " hourly_quota_reset_at = CASE WHEN hourly_quota_reset_at <= t"
-      "   THEN (date_trunc('hour', t AT TIME ZONE 'UTC') + interval '1 hour') AT TIME ZONE 'UTC' ELSE hourly_quota_reset_at END"
-      " FROM to_timestamp($2::float8) t"
-      " WHERE user_id = $1::uuid AND (daily_quota_reset_at <= t OR hourly_quota_reset_at <= t)",
-      user_id, at);
-  const auto taken = tx.exec_params(
-      "UPDATE google_workspace_quota SET daily_quota_used = daily_quota_used + 1,"
-      " hourly_quota_used = hourly_quota_used + 1, is_quota_exceeded = false"
-      " WHERE user_id = $1::uuid AND daily_quota_used < daily_quota_limit AND hourly_quota_used < hourly_quota_limit"
-      " RETURNING id",
-      user_id);
   QuotaDecision decision;
-  if (taken.empty()) {
-    const auto r = tx.exec_params(
-        "UPDATE google_workspace_quota SET is_quota_exceeded = true,"
-        " quota_exceeded_at = CASE WHEN is_quota_exceeded THEN quota_exceeded_at ELSE to_timestamp($2::float8) END"
-        " WHERE user_id = $1::uuid RETURNING extract(epoch FROM (CASE"
-        "   WHEN daily_quota_used >= daily_quota_limit THEN daily_quota_reset_at"
-        "   ELSE hourly_quota_reset_at END) - to_timestamp($2::float8))",
-        user_id, at);
-    decision.allowed = false;
-    decision.retry_in_seconds = std::max(1.0, r[0][0].as<double>());
-  }
-  tx.commit();
+  // The caller's clock, not the database's now(): the windows are then testable at any time.
+  const double t = std::chrono::duration<double>(now.time_since_epoch()).count();
+  transact(pool, "", [&](pqxx::work& tx) {
+    tx.exec_params("INSERT INTO google_workspace_quota (user_id) VALUES ($1::uuid) ON CONFLICT (user_id) DO NOTHING", user_id);
+    // The row lock serialises every host's gate for this user: counts and the send they allow
+    // are one decision.
+    const auto row = tx.exec_params(
+        "SELECT daily_quota_limit, hourly_quota_limit, coalesce(extract(epoch FROM locked_until), 0)"
+        " FROM google_workspace_quota WHERE user_id = $1::uuid FOR UPDATE",
+        user_id)[0];
+    const int daily_limit = row[0].as<int>(), hourly_limit = row[1].as<int>();
+    const double locked_until = row[2].as<double>();
+    if (locked_until > t) {
+      decision = {false, locked_until - t};
+      return;
+    }
+    tx.exec_params("DELETE FROM quota_sends WHERE user_id = $1::uuid AND counted_at <= to_timestamp($2::float8) - interval '1 day'",
+                   user_id, t);
+    // When room comes back in each window: the send whose ageing out brings the count below
+    // the limit (NULL while under it), and each window's oldest send (when it next moves).
+    const auto counts = tx.exec_params(
+        "WITH day AS (SELECT counted_at, row_number() OVER (ORDER BY counted_at DESC) AS newer FROM quota_sends"
+        "             WHERE user_id = $1::uuid AND counted_at > to_timestamp($2::float8) - interval '1 day'),"
+        " hour AS (SELECT counted_at, row_number() OVER (ORDER BY counted_at DESC) AS newer FROM day"
+        "          WHERE counted_at > to_timestamp($2::float8) - interval '1 hour')"
+        " SELECT (SELECT count(*) FROM day), (SELECT count(*) FROM hour),"
+        " (SELECT extract(epoch FROM counted_at + interval '1 day') FROM day WHERE newer = $3),"
+        " (SELECT extract(epoch FROM counted_at + interval '1 hour') FROM hour WHERE newer = $4)",
+        user_id, t, daily_limit, hourly_limit)[0];
+    const long day = counts[0].as<long>(), hour = counts[1].as<long>();
+    if (day < daily_limit && hour < hourly_limit) {
+      tx.exec_params("INSERT INTO quota_sends (user_id, counted_at) VALUES ($1::uuid, to_timestamp($2::float8))", user_id, t);
+      tx.exec_params(
+          "UPDATE google_workspace_quota SET daily_quota_used = $2 + 1, hourly_quota_used = $3 + 1, is_quota_exceeded = false,"
+          " daily_quota_reset_at = (SELECT min(counted_at) FROM quota_sends WHERE user_id = $1::uuid) + interval '1 day',"
+          " hourly_quota_reset_at = (SELECT min(counted_at) FROM quota_sends WHERE user_id = $1::uuid"
+          "   AND counted_at > to_timestamp($4::float8) - interval '1 hour') + interval '1 hour'"
+          " WHERE user_id = $1::uuid",
+          user_id, day, hour, t);
+      return;
+    }
+    // Room comes back when every window that is full has moved on.
+    double until = t;
+    if (day >= daily_limit) until = std::max(until, counts[2].is_null() ? t + 86400 : counts[2].as<double>());
+    if (hour >= hourly_limit) until = std::max(until, counts[3].is_null() ? t + 3600 : counts[3].as<double>());
+    tx.exec_params(
+        "UPDATE google_workspace_quota SET daily_quota_used = $2, hourly_quota_used = $3, is_quota_exceeded = true,"
+        " quota_exceeded_at = CASE WHEN is_quota_exceeded THEN quota_exceeded_at ELSE to_timestamp($4::float8) END,"
+        " daily_quota_reset_at = CASE WHEN $2 >= daily_quota_limit THEN to_timestamp($5::float8) ELSE daily_quota_reset_at END,"
+        " hourly_quota_reset_at = CASE WHEN $3 >= hourly_quota_limit THEN to_timestamp($5::float8) ELSE hourly_quota_reset_at END"
+        " WHERE user_id = $1::uuid",
+        user_id, day, hour, t, until);
+    decision = {false, std::max(1.0, until - t)};
+  });
   return decision;
 }
 
@@ -577,11 +591,8 @@ void lock_out_quota(Pool& pool, const std::string& user_id, std::chrono::system_
     return std::chrono::duration<double>(t.time_since_epoch()).count();
   };
   transact(pool, "", [&](pqxx::work& tx) {
-    tx.exec_params("INSERT INTO google_workspace_quota (user_id, daily_quota_reset_at, hourly_quota_reset_at)"
-                   " VALUES ($1::uuid, to_timestamp($2::float8), to_timestamp($2::float8)) ON CONFLICT (user_id) DO NOTHING",
-                   user_id, seconds(now));
-    tx.exec_params("UPDATE google_workspace_quota SET daily_quota_used = greatest(daily_quota_used, daily_quota_limit),"
-                   " daily_quota_reset_at = to_timestamp($3::float8), is_quota_exceeded = true,"
+    tx.exec_params("INSERT INTO google_workspace_quota (user_id) VALUES ($1::uuid) ON CONFLICT (user_id) DO NOTHING", user_id);
+    tx.exec_params("UPDATE google_workspace_quota SET locked_until = to_timestamp($3::float8), is_quota_exceeded = true,"
                    " quota_exceeded_at = CASE WHEN is_quota_exceeded THEN quota_exceeded_at ELSE to_timestamp($2::float8) END"
                    " WHERE user_id = $1::uuid",
                    user_id, seconds(now), seconds(until));

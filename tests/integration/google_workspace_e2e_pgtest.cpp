@@ -1,8 +1,9 @@
 // End to end as a deployer runs Google Workspace: `email-config add` with an OAuth client,
 // `verify`, `mailroom send` of more email than the user's daily limit, and `mailroom serve`
 // against the Gmail fake (behind Prism) and its token endpoint. What fits the limit is sent with
-// one access token, kept sealed in google_oauth_token_encrypted; the rest is rescheduled to the
-// reset with is_quota_exceeded set, nothing fails, and it goes out once the window has passed.
+// one access token, kept sealed in google_oauth_token_encrypted; the rest is rescheduled to when
+// room comes back (Google's rolling 24 hours) with is_quota_exceeded set, nothing fails, and it
+// goes out then.
 #include "gmail_mock.hpp"
 #include "harness.hpp"
 #include "serve_command.hpp"
@@ -47,9 +48,8 @@ TEST(GoogleWorkspaceEndToEnd, MoreThanTheDailyLimitWaitsForTheResetAndNothingFai
     const auto r = tx.exec(sql);
     return r.empty() || r[0][0].is_null() ? std::string("NULL") : r[0][0].as<std::string>();
   };
-  // A trial account's day, made small: 2 emails until the window resets in 3 hours.
-  one("INSERT INTO google_workspace_quota (user_id, daily_quota_limit, daily_quota_reset_at, hourly_quota_reset_at) "
-      "SELECT id, 2, now() + interval '3 hours', now() + interval '1 hour' FROM users");
+  // A trial account's day, made small: 2 emails in any 24 hours.
+  one("INSERT INTO google_workspace_quota (user_id, daily_quota_limit) SELECT id, 2 FROM users");
   for (const std::string to : {"bob@example.com", "carol@example.com", "dave@example.com"}) {
     const CommandResult sent =
         mailroom("send --configuration " + config_id + " --to " + to + " --subject 'Hello from Workspace' --text 'Hi'");
@@ -72,17 +72,17 @@ TEST(GoogleWorkspaceEndToEnd, MoreThanTheDailyLimitWaitsForTheResetAndNothingFai
       << mailroom::testing::read_file(log);
   EXPECT_EQ(one(counts), "queued,sent,sent");
   EXPECT_EQ(one("SELECT retry_count FROM email_queue WHERE status = 'queued'"), "0");
-  EXPECT_EQ(one("SELECT abs(extract(epoch FROM run_at - (now() + interval '3 hours'))) < 60 FROM email_queue "
+  EXPECT_EQ(one("SELECT abs(extract(epoch FROM run_at - (now() + interval '1 day'))) < 60 FROM email_queue "
                 "WHERE status = 'queued'"),
             "t")
-      << "rescheduled to the daily reset";
+      << "rescheduled to when the day's first send is 24 hours old";
   EXPECT_EQ(one("SELECT is_quota_exceeded FROM google_workspace_quota"), "t");
   EXPECT_EQ(gmail.messages().size(), 2u);
   EXPECT_EQ(gmail.grants().size(), 2u) << "verify's token, then one for every send of serve";
   EXPECT_EQ(one("SELECT google_oauth_token_encrypted LIKE 'v1:k1:%' FROM email_configurations"), "t");
 
-  // The window has passed: the waiting email goes out, counted in the new window.
-  one("UPDATE google_workspace_quota SET daily_quota_reset_at = now() - interval '1 second'");
+  // A day later (the counted sends aged by a day): the waiting email goes out, counted alone.
+  one("UPDATE quota_sends SET counted_at = counted_at - interval '1 day 1 second'");
   one("UPDATE email_queue SET run_at = now() WHERE status = 'queued'");
   EXPECT_EQ(wait_for(counts, "sent,sent,sent"), "sent,sent,sent") << mailroom::testing::read_file(log);
   EXPECT_EQ(gmail.messages().size(), 3u);

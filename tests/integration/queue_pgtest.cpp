@@ -214,15 +214,14 @@ TEST_F(Queue, AProvidersQuotaRefusalLocksTheUserOutUntilTheTimeItNames) {
   EXPECT_EQ(log(waiting).back(), "queued/quota_deferred");
   EXPECT_NEAR(due_in(waiting), 2.0, 0.6) << "given back until the time the provider named";
   EXPECT_EQ(one("SELECT is_quota_exceeded::text FROM google_workspace_quota"), "true");
-  EXPECT_EQ(one("SELECT (daily_quota_used >= daily_quota_limit)::text FROM google_workspace_quota"), "true");
-  EXPECT_NEAR(std::stod(one("SELECT extract(epoch FROM daily_quota_reset_at - now()) FROM google_workspace_quota")), 2.0, 0.6);
+  EXPECT_NEAR(std::stod(one("SELECT extract(epoch FROM locked_until - now()) FROM google_workspace_quota")), 2.0, 0.6);
   // Due again but before the lock ends: the gate refuses without asking the provider.
   make_due(waiting);
   pass();
   EXPECT_EQ(field(waiting, "status"), "queued");
   EXPECT_EQ(log(waiting).back(), "queued/quota_deferred/quota_exceeded");
-  // The lock ends: the next window counts from zero and both go out.
-  one("UPDATE google_workspace_quota SET daily_quota_reset_at = now() - interval '1 second'");
+  // The lock ends: both go out.
+  one("UPDATE google_workspace_quota SET locked_until = now() - interval '1 second'");
   make_due(refused);
   make_due(waiting);
   pass();
@@ -231,26 +230,26 @@ TEST_F(Queue, AProvidersQuotaRefusalLocksTheUserOutUntilTheTimeItNames) {
   EXPECT_EQ(field(waiting, "status"), "sent");
 }
 
-// The quota windows follow the workers' clock, here fixed at 23:30 UTC: the hour the daily
-// window is about to turn, where a test on the real clock used to fail.
+// The quota windows follow the workers' clock, here fixed.
 class FixedClock : public mailroom::Clock {
  public:
   explicit FixedClock(std::chrono::system_clock::time_point at) : at_(at) {}
   std::chrono::system_clock::time_point now() const override { return at_; }
+  void set(std::chrono::system_clock::time_point at) { at_ = at; }
 
  private:
   std::chrono::system_clock::time_point at_;
 };
 
-TEST_F(Queue, QuotaGateReschedulesToTheResetAndCountsAgainAfterIt) {
+// Google counts the daily limit over the last 24 hours: two sends at 23:30 still count at
+// 00:30, where a calendar day would have let two more through.
+TEST_F(Queue, TheDailyLimitCountsTheLast24HoursNotTheCalendarDay) {
   using namespace std::chrono;
-  const auto midnight = floor<days>(system_clock::now()) + days(1);
-  const FixedClock clock(midnight - minutes(30));
+  const auto midnight = sys_days(year(2030) / 6 / 16);
+  FixedClock clock(midnight - minutes(30));
   options_.clock = &clock;
-  const std::string at = "to_timestamp(" + std::to_string(duration_cast<seconds>(clock.now().time_since_epoch()).count()) + ")";
   config_ = make_config("fake_quota_email");
-  one("INSERT INTO google_workspace_quota (user_id, daily_quota_limit, daily_quota_reset_at, hourly_quota_reset_at) "
-      "VALUES ('" + user_ + "', 2, " + at + " + interval '3 hours', " + at + " + interval '20 minutes')");
+  one("INSERT INTO google_workspace_quota (user_id, daily_quota_limit) VALUES ('" + user_ + "', 2)");
   std::vector<std::string> ids;
   for (int i = 0; i < 3; ++i) ids.push_back(enqueue(email("m" + std::to_string(i))));
   pass();
@@ -258,33 +257,48 @@ TEST_F(Queue, QuotaGateReschedulesToTheResetAndCountsAgainAfterIt) {
   EXPECT_EQ(field(ids[1], "status"), "sent");
   EXPECT_EQ(field(ids[2], "status"), "queued");
   EXPECT_EQ(field(ids[2], "retry_count"), "0");
-  EXPECT_NEAR(due_in(ids[2]), 3 * 3600, 5);  // until the daily reset, as the clock tells it
+  EXPECT_NEAR(due_in(ids[2]), 24 * 3600, 5) << "until the first of the day's sends is 24 hours old";
   EXPECT_EQ(one("SELECT is_quota_exceeded::text FROM google_workspace_quota"), "true");
-  EXPECT_EQ(one("SELECT (quota_exceeded_at = " + at + ")::text FROM google_workspace_quota"), "true");
-  // The day turns: counters start again from zero, and the next windows end at the next
-  // full UTC day and hour, both midnight, 30 minutes after the clock's 23:30.
-  one("UPDATE google_workspace_quota SET daily_quota_reset_at = " + at + " - interval '1 second', hourly_quota_reset_at = " +
-      at + " - interval '1 second'");
+  EXPECT_EQ(one("SELECT (daily_quota_reset_at = '2030-06-16T23:30:00Z')::text FROM google_workspace_quota"), "true");
+  // Past midnight: still refused.
+  clock.set(midnight + minutes(30));
+  make_due(ids[2]);
+  pass();
+  EXPECT_EQ(field(ids[2], "status"), "queued");
+  EXPECT_NEAR(due_in(ids[2]), 23 * 3600, 5);
+  // 24 hours after the first two: room again, counted in the window that starts then.
+  clock.set(midnight + hours(23) + minutes(31));
   make_due(ids[2]);
   pass();
   EXPECT_EQ(field(ids[2], "status"), "sent");
-  EXPECT_EQ(one("SELECT daily_quota_used::text FROM google_workspace_quota"), "1");
-  EXPECT_EQ(one("SELECT hourly_quota_used::text FROM google_workspace_quota"), "1");
-  EXPECT_EQ(one("SELECT is_quota_exceeded::text FROM google_workspace_quota"), "false");
-  EXPECT_EQ(one("SELECT (daily_quota_reset_at = " + at + " + interval '30 minutes')::text FROM google_workspace_quota"), "true");
-  EXPECT_EQ(one("SELECT (hourly_quota_reset_at = " + at + " + interval '30 minutes')::text FROM google_workspace_quota"), "true");
+  EXPECT_EQ(one("SELECT daily_quota_used::text || ' ' || hourly_quota_used::text || ' ' || is_quota_exceeded::text"
+                " FROM google_workspace_quota"),
+            "1 1 false");
+  EXPECT_EQ(one("SELECT count(*)::text FROM quota_sends"), "1") << "sends older than a day are forgotten";
 }
 
-TEST_F(Queue, QuotaWindowsOpenAtTheClocksTimeNotTheDatabases) {
+TEST_F(Queue, TheHourlyLimitCountsTheLastHour) {
   using namespace std::chrono;
-  const FixedClock clock(sys_days(year(2030) / 6 / 15) + hours(13) + minutes(5));
+  const auto at = sys_days(year(2030) / 6 / 15) + hours(13) + minutes(5);
+  FixedClock clock(at);
   options_.clock = &clock;
   config_ = make_config("fake_quota_email");
-  enqueue(email("first"));
+  one("INSERT INTO google_workspace_quota (user_id, hourly_quota_limit) VALUES ('" + user_ + "', 1)");
+  const auto first = enqueue(email("first"));
   pass();
-  EXPECT_EQ(one("SELECT daily_quota_reset_at = '2030-06-16T00:00:00Z' AND hourly_quota_reset_at = '2030-06-15T14:00:00Z' "
-                "FROM google_workspace_quota"),
-            "t");
+  EXPECT_EQ(field(first, "status"), "sent");
+  EXPECT_EQ(one("SELECT (daily_quota_reset_at = '2030-06-16T13:05:00Z' AND hourly_quota_reset_at = '2030-06-15T14:05:00Z')::text"
+                " FROM google_workspace_quota"),
+            "true");
+  clock.set(at + minutes(50));
+  const auto second = enqueue(email("second"));
+  pass();
+  EXPECT_EQ(field(second, "status"), "queued");
+  EXPECT_NEAR(due_in(second), 10 * 60, 5) << "until the first send is an hour old";
+  clock.set(at + minutes(61));
+  make_due(second);
+  pass();
+  EXPECT_EQ(field(second, "status"), "sent");
 }
 
 TEST_F(Queue, IdempotencyKeyReturnsTheFirstEmail) {
