@@ -4,7 +4,6 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
-#include <cctype>
 #include <set>
 
 namespace mailroom::db {
@@ -12,10 +11,10 @@ namespace {
 
 std::string text_or_empty(const pqxx::field& f) { return f.is_null() ? "" : f.as<std::string>(); }
 
-std::string lower_ascii(std::string text) {
-  std::transform(text.begin(), text.end(), text.begin(), [](unsigned char c) { return std::tolower(c); });
-  return text;
-}
+// An event's email, and whether the event is about the email's own recipient ($3; empty: it
+// is): only then does the event change the email (a Cc or Bcc address's bounce does not).
+const char* const kEventEmailColumns =
+    "SELECT id::text, user_id::text, recipient_email, ($3 = '' OR lower($3) = lower(recipient_email)) FROM email_queue";
 
 // A version 4 UUID (RFC 9562) from OpenSSL's CSPRNG: one round trip fewer than asking the server.
 std::string random_uuid() {
@@ -365,13 +364,11 @@ WebhookOutcome EmailQueue::record_events(const EmailConfiguration& configuration
       // of one configuration never touches another's email.
       pqxx::result email;
       if (is_uuid(e.email_id))
-        email = tx.exec_params("SELECT id::text, user_id::text, recipient_email FROM email_queue "
-                               "WHERE id = $2::uuid AND email_configuration_id = $1::uuid",
-                               configuration.id, e.email_id);
+        email = tx.exec_params(std::string(kEventEmailColumns) + " WHERE id = $2::uuid AND email_configuration_id = $1::uuid",
+                               configuration.id, e.email_id, e.recipient);
       if (email.empty() && !e.message_id.empty())
-        email = tx.exec_params("SELECT id::text, user_id::text, recipient_email FROM email_queue "
-                               "WHERE email_configuration_id = $1::uuid AND message_id = $2",
-                               configuration.id, e.message_id);
+        email = tx.exec_params(std::string(kEventEmailColumns) + " WHERE email_configuration_id = $1::uuid AND message_id = $2",
+                               configuration.id, e.message_id, e.recipient);
       if (email.empty()) {
         const auto kept = tx.exec_params(
             "INSERT INTO unmatched_provider_events (email_configuration_id, user_id, provider, event_type, email_id,"
@@ -402,7 +399,7 @@ WebhookOutcome EmailQueue::record_events(const EmailConfiguration& configuration
       // The email's status and timestamps follow its own recipient; an event about a Cc or
       // Bcc recipient is logged and suppresses that address only.
       const std::string recipient = email[0][2].as<std::string>();
-      const bool own_recipient = e.recipient.empty() || lower_ascii(e.recipient) == lower_ascii(recipient);
+      const bool own_recipient = email[0][3].as<bool>();
       const char* when = "CASE WHEN $2::float8 > 0 THEN to_timestamp($2::float8) ELSE now() END";
       switch (own_recipient ? e.change : EmailChange::none) {
         case EmailChange::none: break;

@@ -85,10 +85,10 @@ struct Refusal {
   std::string message;
 };
 
-// What a provider instance is created with.
 // A CredentialCache in this process's memory: callers that share it obtain once.
 std::shared_ptr<CredentialCache> make_memory_credential_cache();
 
+// What a provider instance is created with.
 struct ProviderSettings {
   nlohmann::json config = nlohmann::json::object();
   std::map<std::string, std::string> secrets;

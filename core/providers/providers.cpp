@@ -37,15 +37,22 @@ class Pacer {
   SteadyClock::time_point next_{};
 };
 
-// One pacer per configuration (or zone) and rate, for the life of the process: at most one
-// entry per configuration a host has sent through.
-std::shared_ptr<Pacer> pacer_for(const std::string& key, double per_second) {
+// One object per key for the life of the process, shared by every provider built for that key
+// (a configuration or zone): at most one entry per configuration a host has used. Each call
+// site (each `make`) keeps its own map.
+template <class Make>
+auto shared_per_key(const std::string& key, Make make) -> decltype(make()) {
   static std::mutex mutex;
-  static std::map<std::string, std::shared_ptr<Pacer>> pacers;
+  static std::map<std::string, decltype(make())> objects;
   std::lock_guard lock(mutex);
-  auto& pacer = pacers[key + "@" + std::to_string(per_second)];
-  if (!pacer) pacer = std::make_shared<Pacer>(per_second);
-  return pacer;
+  auto& object = objects[key];
+  if (!object) object = make();
+  return object;
+}
+
+// One pacer per configuration (or zone) and rate.
+std::shared_ptr<Pacer> pacer_for(const std::string& key, double per_second) {
+  return shared_per_key(key + "@" + std::to_string(per_second), [&] { return std::make_shared<Pacer>(per_second); });
 }
 
 // A configuration's credential sealed in its plugin's credential_column, as JSON
@@ -95,15 +102,9 @@ class StoredCredentialCache final : public CredentialCache {
   const std::string associated_;
 };
 
-// One in-memory cache per configuration for the life of the process, when there is no column
-// or database to share it through.
+// One in-memory cache per configuration, when there is no column or database to share it through.
 std::shared_ptr<CredentialCache> memory_cache_for(const std::string& configuration_id) {
-  static std::mutex mutex;
-  static std::map<std::string, std::shared_ptr<CredentialCache>> caches;
-  std::lock_guard lock(mutex);
-  auto& cache = caches[configuration_id];
-  if (!cache) cache = plugin_host::make_memory_credential_cache();
-  return cache;
+  return shared_per_key(configuration_id, [] { return plugin_host::make_memory_credential_cache(); });
 }
 
 class PacedEmailProvider final : public EmailProvider {
