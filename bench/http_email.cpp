@@ -28,7 +28,7 @@ class HttpEmail final : public mailroom::EmailProvider {
       throw mailroom::ProviderError(mailroom::ErrorKind::transient, std::to_string(response.status), response.body);
     return {"http-" + email.id};
   }
-  void verify() override {}
+  mailroom::VerifyReport verify() override { return {}; }
 
  private:
   mailroom::PluginContext& context_;

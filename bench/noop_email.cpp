@@ -8,7 +8,7 @@ class NoopEmail final : public mailroom::EmailProvider {
  public:
   explicit NoopEmail(mailroom::PluginContext&) {}
   mailroom::SendReceipt send(const mailroom::OutgoingEmail& email) override { return {"noop-" + email.id}; }
-  void verify() override {}
+  mailroom::VerifyReport verify() override { return {}; }
 };
 
 }  // namespace

@@ -31,19 +31,32 @@ Response remove_suppression(Call& call) {
   return no_content(call.request);
 }
 
+// One entry per configuration of the caller whose plugin declares a sending quota: the limits
+// in force (the configuration's, else the plugin's defaults) and the gate's counters.
 Response quota(Call& call) {
-  const auto q = db::quota_of(call.services.pool, call.who.user_id);
-  if (!q)
-    return json_response(http::status::ok, {{"used", false}, {"daily_limit", 2000}, {"daily_used", 0}, {"hourly_limit", 500},
-                                            {"hourly_used", 0}, {"daily_reset_at", nullptr}, {"hourly_reset_at", nullptr},
-                                            {"is_quota_exceeded", false}, {"quota_exceeded_at", nullptr}},
-                         call.request);
-  return json_response(http::status::ok,
-                       {{"used", true}, {"daily_limit", q->daily_limit}, {"daily_used", q->daily_used},
-                        {"hourly_limit", q->hourly_limit}, {"hourly_used", q->hourly_used},
-                        {"daily_reset_at", text_or_null(q->daily_reset_at)}, {"hourly_reset_at", text_or_null(q->hourly_reset_at)},
-                        {"is_quota_exceeded", q->exceeded}, {"quota_exceeded_at", text_or_null(q->exceeded_at)}},
-                       call.request);
+  const auto& plugins = plugins_of(call);
+  json quotas = json::array();
+  for (const auto& row : db::EmailConfigurations(call.services.pool).list(call.who.user_id)) {
+    const auto* plugin = plugins.find(row.plugin_name());
+    if (plugin == nullptr) continue;
+    const auto& caps = std::get<EmailCapabilities>(plugin->manifest.parsed_capabilities);
+    if (caps.quota == QuotaModel::none) continue;
+    json entry{{"configuration_id", row.id}, {"provider", row.provider}};
+    if (const auto q = db::quota_of(call.services.pool, row.id)) {
+      entry.update({{"used", true}, {"daily_limit", q->daily_limit}, {"daily_used", q->daily_used},
+                    {"hourly_limit", q->hourly_limit}, {"hourly_used", q->hourly_used},
+                    {"daily_reset_at", text_or_null(q->daily_reset_at)}, {"hourly_reset_at", text_or_null(q->hourly_reset_at)},
+                    {"is_quota_exceeded", q->exceeded}, {"quota_exceeded_at", text_or_null(q->exceeded_at)}});
+    } else {
+      const int daily = row.daily_limit.value_or(caps.daily_limit > 0 ? static_cast<int>(caps.daily_limit) : db::QuotaLimits{}.daily);
+      const int hourly = row.hourly_limit.value_or(caps.hourly_limit > 0 ? static_cast<int>(caps.hourly_limit) : daily);
+      entry.update({{"used", false}, {"daily_limit", daily}, {"daily_used", 0}, {"hourly_limit", std::min(hourly, daily)},
+                    {"hourly_used", 0}, {"daily_reset_at", nullptr}, {"hourly_reset_at", nullptr},
+                    {"is_quota_exceeded", false}, {"quota_exceeded_at", nullptr}});
+    }
+    quotas.push_back(entry);
+  }
+  return json_response(http::status::ok, {{"quotas", quotas}}, call.request);
 }
 
 Response audit_logs(Call& call) {

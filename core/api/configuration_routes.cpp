@@ -36,6 +36,8 @@ email_config::Input input_of(const json& body, const plugin_host::PluginHost& pl
     in.send_window = body["send_window"].is_null() ? 0 : body["send_window"].get<long long>();
   if (body.contains("requests_per_second"))
     in.requests_per_second = body["requests_per_second"].is_null() ? 0.0 : body["requests_per_second"].get<double>();
+  for (const auto& [name, field] : {std::pair{"daily_limit", &in.daily_limit}, std::pair{"hourly_limit", &in.hourly_limit}})
+    if (body.contains(name)) *field = body[name].is_null() ? 0 : body[name].get<long long>();
   if (body.contains("settings")) in.settings.merge_patch(body["settings"]);
   if (body.contains("secrets")) {
     if (in.secret_from_dsn) throw email_config::InputError("the DSN already carries a secret; give secrets once");
@@ -100,7 +102,6 @@ Response update(Call& call) {
     const auto input = input_of(body, plugins);
     email_config::apply(input, row, plugins, box, false);
     if (body.contains("is_active")) row.is_active = body["is_active"];
-    if (body.contains("secrets") || body.contains("settings")) row.is_verified = false;  // what was verified changed
     check_provider(plugins, row, box);
     db::EmailConfigurations(call.services.pool).update(row, call.who.user_id);
   } catch (const email_config::InputError& e) {
@@ -128,10 +129,11 @@ Response verify(Call& call) {
   auto row = visible_configuration(call);
   db::EmailConfigurations repo(call.services.pool);
   try {
-    providers::make_email_provider(row, plugins, box, &call.services.pool)->verify();
+    row.verify_unchecked = providers::make_email_provider(row, plugins, box, &call.services.pool)->verify().unchecked;
   } catch (const ProviderError& e) {
-    if (row.is_verified) {
+    if (row.is_verified || !row.verify_unchecked.empty()) {
       row.is_verified = false;
+      row.verify_unchecked.clear();
       repo.update(row, call.who.user_id);
     }
     throw Problem{http::status::unprocessable_entity, "Not verified", "the provider refused: " + e.info().message};

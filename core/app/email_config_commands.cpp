@@ -22,6 +22,7 @@ struct Options {
   bool activate = false, deactivate = false;
   std::optional<long long> window;
   std::optional<double> rate;
+  std::optional<long long> daily_limit, hourly_limit;
 };
 
 struct Session {
@@ -52,6 +53,8 @@ email_config::Input input_from(const Options& o, const plugin_host::PluginHost& 
   in.plugin = o.plugin;
   in.send_window = o.window;
   in.requests_per_second = o.rate;
+  in.daily_limit = o.daily_limit;
+  in.hourly_limit = o.hourly_limit;
   const std::string plugin = !o.plugin.empty() ? o.plugin : !provider_of_row.empty() ? provider_of_row : in.provider;
   const auto& manifest = email_config::manifest_for(plugin, plugins);
   for (const auto& kv : o.settings) {
@@ -159,7 +162,6 @@ int config_update(const Globals& globals, const Options& o) {
   if (o.activate) row.is_active = true;
   if (o.deactivate) row.is_active = false;
   email_config::apply(input, row, s.plugins, box, false);
-  if (!input.settings.empty() || !input.secrets.empty()) row.is_verified = false;  // what was verified changed
   check_with_plugin(s, row, box);
   repo.update(row, row.user_id);
   std::cout << "updated " << row.id << std::endl;
@@ -194,10 +196,11 @@ int config_verify(const Globals& globals, const std::string& id) {
   auto row = existing(repo, id);
   s.load_plugins();
   try {
-    providers::make_email_provider(row, s.plugins, box, s.pool.get())->verify();
+    row.verify_unchecked = providers::make_email_provider(row, s.plugins, box, s.pool.get())->verify().unchecked;
   } catch (const ProviderError& e) {
-    if (row.is_verified) {
+    if (row.is_verified || !row.verify_unchecked.empty()) {
       row.is_verified = false;
+      row.verify_unchecked.clear();
       repo.update(row, row.user_id);
     }
     std::cerr << "mailroom: not verified: " << e.what() << "\n";
@@ -206,6 +209,7 @@ int config_verify(const Globals& globals, const std::string& id) {
   row.is_verified = true;
   repo.update(row, row.user_id);
   std::cout << "verified " << row.id << "\n";
+  for (const auto& unchecked : row.verify_unchecked) std::cout << "  not checked: " << unchecked << "\n";
   return 0;
 }
 
@@ -236,6 +240,11 @@ void add_fields(CLI::App* cmd, Options& o) {
                   "declares; see docs/queue.md)");
   cmd->add_option("--rate", o.rate,
                   "Requests per second to the provider, at most, per host (0: what the plugin declares)");
+  cmd->add_option("--daily-limit", o.daily_limit,
+                  "For plugins with a sending quota: sends over any 24 hours, 1-1000000 (0: the plugin's default, "
+                  "e.g. 2000 for a Google Workspace user; 500 for a trial account)");
+  cmd->add_option("--hourly-limit", o.hourly_limit,
+                  "For plugins with a sending quota: sends over any hour, 1-1000000 (0: the plugin's default)");
 }
 
 }  // namespace

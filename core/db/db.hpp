@@ -154,6 +154,11 @@ struct EmailConfiguration {
   // Overrides of the plugin's sending policy (migration 011); unset: what the plugin declares.
   std::optional<int> send_window;             // sends in flight, 1..1000
   std::optional<double> requests_per_second;  // the pace, > 0
+  // The quota gate's limits (migration 015), for plugins with a quota model; unset: the plugin's.
+  std::optional<int> daily_limit;   // sends over a rolling 24 hours, 1..1,000,000
+  std::optional<int> hourly_limit;  // sends over a rolling hour
+  // What the last successful verify could not check, one sentence each.
+  std::vector<std::string> verify_unchecked;
   std::string created_at;
   std::string updated_at;
 
@@ -279,6 +284,7 @@ struct Completion {
   LogEvent event_type = LogEvent::queued;
   std::string event_status;  // its detail: accepted, retry_scheduled, quota_deferred, ...
   std::string provider;      // the configuration's provider
+  bool uncount_quota = false;  // the provider refused it: its quota count is given back
 };
 
 struct QueueEmailRow {
@@ -411,23 +417,30 @@ struct QuotaDecision {
   double retry_in_seconds = 0;  // when not allowed: until room comes back
 };
 
-// Counts one send against the user's quota over the last 24 hours and the last hour at `now`
-// (quota_sends, migration 014); refuses, until room comes back or a provider's lock-out ends,
-// and marks is_quota_exceeded, when either window is full. One decision per user at a time,
-// across hosts (the quota row is locked).
-QuotaDecision take_quota(Pool& pool, const std::string& user_id, std::chrono::system_clock::time_point now);
-// The provider said the user's quota is used up (it counts its own way and may lock a user out
-// up to a day): the gate refuses every send of the user, on every host, until `until`.
-void lock_out_quota(Pool& pool, const std::string& user_id, std::chrono::system_clock::time_point now,
-                    std::chrono::system_clock::time_point until);
+struct QuotaLimits {
+  int daily = 2000;  // sends over a rolling 24 hours
+  int hourly = 0;    // sends over a rolling hour; 0: no limit of its own
+};
+
+// Counts `email_id`'s send against the configuration's quota over the last 24 hours and the
+// last hour at `now` (quota_sends, migrations 014 and 015); refuses, until room comes back or a
+// provider's lock-out ends, and marks is_quota_exceeded, when either window is full. One
+// decision per configuration at a time, across hosts (its quota row is locked). A send that
+// then fails without reaching the provider gives its count back (Completion::uncount_quota).
+QuotaDecision take_quota(Pool& pool, const std::string& configuration_id, const std::string& user_id,
+                         const QuotaLimits& limits, const std::string& email_id, std::chrono::system_clock::time_point now);
+// The provider said the quota is used up (it counts its own way and may lock a mailbox out up
+// to a day): the gate refuses every send of the configuration, on every host, until `until`.
+void lock_out_quota(Pool& pool, const std::string& configuration_id, const std::string& user_id,
+                    std::chrono::system_clock::time_point now, std::chrono::system_clock::time_point until);
 
 struct QuotaRow {
   int daily_limit = 0, daily_used = 0, hourly_limit = 0, hourly_used = 0;
   std::string daily_reset_at, hourly_reset_at, exceeded_at;
   bool exceeded = false;
 };
-// The user's Google Workspace quota counters, if it has sent through Google Workspace.
-std::optional<QuotaRow> quota_of(Pool& pool, const std::string& user_id);
+// A configuration's quota counters, once the gate has counted a send of it.
+std::optional<QuotaRow> quota_of(Pool& pool, const std::string& configuration_id);
 
 // --- dns_zones and dns_records ---------------------------------------------------------
 struct DnsZoneRow {

@@ -231,6 +231,18 @@ std::size_t EmailQueue::complete(const std::string& worker, const std::vector<Co
       worker, text_array(ids), text_array(statuses), text_array(message_ids), text_array(delays),
       text_array(increments), text_array(kinds), text_array(codes), text_array(messages), text_array(events),
       text_array(details), text_array(providers));
+  std::vector<std::string> uncounted;
+  for (const auto& c : completions)
+    if (c.uncount_quota) uncounted.push_back(c.id);
+  if (!uncounted.empty())
+    // The provider refused these sends: they leave its window, and the counters show it.
+    tx.exec_params(
+        "WITH gone AS (DELETE FROM quota_sends WHERE email_id = ANY($1::uuid[]) RETURNING email_configuration_id)"
+        " UPDATE google_workspace_quota g SET daily_quota_used = greatest(g.daily_quota_used - n.count, 0),"
+        "  hourly_quota_used = greatest(g.hourly_quota_used - n.count, 0)"
+        " FROM (SELECT email_configuration_id, count(*) AS count FROM gone GROUP BY 1) n"
+        " WHERE g.email_configuration_id = n.email_configuration_id",
+        text_array(uncounted));
   tx.commit();
   return result.affected_rows();
 }
@@ -510,89 +522,114 @@ std::vector<std::string> Suppressions::which(pqxx::transaction_base& tx, const s
   return out;
 }
 
-std::optional<QuotaRow> quota_of(Pool& pool, const std::string& user_id) {
+std::optional<QuotaRow> quota_of(Pool& pool, const std::string& configuration_id) {
+  if (!is_uuid(configuration_id)) return std::nullopt;
   Reader reader(pool);
   const auto rows = reader.tx().exec_params(
       "SELECT daily_quota_limit, daily_quota_used, hourly_quota_limit, hourly_quota_used, "
       "coalesce(daily_quota_reset_at::text, ''), coalesce(hourly_quota_reset_at::text, ''), is_quota_exceeded, "
-      "coalesce(quota_exceeded_at::text, '') FROM google_workspace_quota WHERE user_id = $1::uuid",
-      user_id);
+      "coalesce(quota_exceeded_at::text, '') FROM google_workspace_quota WHERE email_configuration_id = $1::uuid",
+      configuration_id);
   if (rows.empty()) return std::nullopt;
   const auto& r = rows[0];
   return QuotaRow{r[0].as<int>(), r[1].as<int>(), r[2].as<int>(), r[3].as<int>(), r[4].as<std::string>(),
                   r[5].as<std::string>(), r[7].as<std::string>(), r[6].as<bool>()};
 }
 
-QuotaDecision take_quota(Pool& pool, const std::string& user_id, std::chrono::system_clock::time_point now) {
+namespace {
+
+double epoch_seconds(std::chrono::system_clock::time_point t) {
+  return std::chrono::duration<double>(t.time_since_epoch()).count();
+}
+
+// The configuration's quota row, created on first use, showing the limits in force.
+void ensure_quota_row(pqxx::work& tx, const std::string& configuration_id, const std::string& user_id,
+                      const QuotaLimits& limits) {
+  tx.exec_params(
+      "INSERT INTO google_workspace_quota (user_id, email_configuration_id, daily_quota_limit, hourly_quota_limit)"
+      " VALUES ($2::uuid, $1::uuid, $3, $4) ON CONFLICT (email_configuration_id) DO UPDATE"
+      " SET daily_quota_limit = EXCLUDED.daily_quota_limit, hourly_quota_limit = EXCLUDED.hourly_quota_limit"
+      " WHERE google_workspace_quota.daily_quota_limit <> EXCLUDED.daily_quota_limit"
+      "    OR google_workspace_quota.hourly_quota_limit <> EXCLUDED.hourly_quota_limit",
+      configuration_id, user_id, limits.daily, limits.hourly);
+}
+
+}  // namespace
+
+QuotaDecision take_quota(Pool& pool, const std::string& configuration_id, const std::string& user_id,
+                         const QuotaLimits& requested, const std::string& email_id, std::chrono::system_clock::time_point now) {
   QuotaDecision decision;
+  // No hourly limit of its own: the hour can hold the whole day's allowance.
+  const QuotaLimits limits{requested.daily, requested.hourly > 0 ? std::min(requested.hourly, requested.daily) : requested.daily};
   // The caller's clock, not the database's now(): the windows are then testable at any time.
-  const double t = std::chrono::duration<double>(now.time_since_epoch()).count();
+  const double t = epoch_seconds(now);
   transact(pool, "", [&](pqxx::work& tx) {
-    tx.exec_params("INSERT INTO google_workspace_quota (user_id) VALUES ($1::uuid) ON CONFLICT (user_id) DO NOTHING", user_id);
-    // The row lock serialises every host's gate for this user: counts and the send they allow
-    // are one decision.
-    const auto row = tx.exec_params(
-        "SELECT daily_quota_limit, hourly_quota_limit, coalesce(extract(epoch FROM locked_until), 0)"
-        " FROM google_workspace_quota WHERE user_id = $1::uuid FOR UPDATE",
-        user_id)[0];
-    const int daily_limit = row[0].as<int>(), hourly_limit = row[1].as<int>();
-    const double locked_until = row[2].as<double>();
+    ensure_quota_row(tx, configuration_id, user_id, limits);
+    // The row lock serialises every host's gate for this configuration: counts and the send
+    // they allow are one decision.
+    const double locked_until =
+        tx.exec_params("SELECT coalesce(extract(epoch FROM locked_until), 0) FROM google_workspace_quota"
+                       " WHERE email_configuration_id = $1::uuid FOR UPDATE",
+                       configuration_id)[0][0]
+            .as<double>();
     if (locked_until > t) {
       decision = {false, locked_until - t};
       return;
     }
+    // Per user, through its index: also ages out sends counted for its other configurations.
     tx.exec_params("DELETE FROM quota_sends WHERE user_id = $1::uuid AND counted_at <= to_timestamp($2::float8) - interval '1 day'",
                    user_id, t);
     // When room comes back in each window: the send whose ageing out brings the count below
     // the limit (NULL while under it), and each window's oldest send (when it next moves).
     const auto counts = tx.exec_params(
         "WITH day AS (SELECT counted_at, row_number() OVER (ORDER BY counted_at DESC) AS newer FROM quota_sends"
-        "             WHERE user_id = $1::uuid AND counted_at > to_timestamp($2::float8) - interval '1 day'),"
+        "             WHERE email_configuration_id = $1::uuid AND counted_at > to_timestamp($2::float8) - interval '1 day'),"
         " hour AS (SELECT counted_at, row_number() OVER (ORDER BY counted_at DESC) AS newer FROM day"
         "          WHERE counted_at > to_timestamp($2::float8) - interval '1 hour')"
         " SELECT (SELECT count(*) FROM day), (SELECT count(*) FROM hour),"
         " (SELECT extract(epoch FROM counted_at + interval '1 day') FROM day WHERE newer = $3),"
         " (SELECT extract(epoch FROM counted_at + interval '1 hour') FROM hour WHERE newer = $4)",
-        user_id, t, daily_limit, hourly_limit)[0];
+        configuration_id, t, limits.daily, limits.hourly)[0];
     const long day = counts[0].as<long>(), hour = counts[1].as<long>();
-    if (day < daily_limit && hour < hourly_limit) {
-      tx.exec_params("INSERT INTO quota_sends (user_id, counted_at) VALUES ($1::uuid, to_timestamp($2::float8))", user_id, t);
+    if (day < limits.daily && hour < limits.hourly) {
+      tx.exec_params("INSERT INTO quota_sends (user_id, email_configuration_id, email_id, counted_at)"
+                     " VALUES ($1::uuid, $2::uuid, NULLIF($3, '')::uuid, to_timestamp($4::float8))",
+                     user_id, configuration_id, email_id, t);
       tx.exec_params(
           "UPDATE google_workspace_quota SET daily_quota_used = $2 + 1, hourly_quota_used = $3 + 1, is_quota_exceeded = false,"
-          " daily_quota_reset_at = (SELECT min(counted_at) FROM quota_sends WHERE user_id = $1::uuid) + interval '1 day',"
-          " hourly_quota_reset_at = (SELECT min(counted_at) FROM quota_sends WHERE user_id = $1::uuid"
+          " daily_quota_reset_at = (SELECT min(counted_at) FROM quota_sends WHERE email_configuration_id = $1::uuid) + interval '1 day',"
+          " hourly_quota_reset_at = (SELECT min(counted_at) FROM quota_sends WHERE email_configuration_id = $1::uuid"
           "   AND counted_at > to_timestamp($4::float8) - interval '1 hour') + interval '1 hour'"
-          " WHERE user_id = $1::uuid",
-          user_id, day, hour, t);
+          " WHERE email_configuration_id = $1::uuid",
+          configuration_id, day, hour, t);
       return;
     }
     // Room comes back when every window that is full has moved on.
     double until = t;
-    if (day >= daily_limit) until = std::max(until, counts[2].is_null() ? t + 86400 : counts[2].as<double>());
-    if (hour >= hourly_limit) until = std::max(until, counts[3].is_null() ? t + 3600 : counts[3].as<double>());
+    if (day >= limits.daily) until = std::max(until, counts[2].is_null() ? t + 86400 : counts[2].as<double>());
+    if (hour >= limits.hourly) until = std::max(until, counts[3].is_null() ? t + 3600 : counts[3].as<double>());
     tx.exec_params(
         "UPDATE google_workspace_quota SET daily_quota_used = $2, hourly_quota_used = $3, is_quota_exceeded = true,"
         " quota_exceeded_at = CASE WHEN is_quota_exceeded THEN quota_exceeded_at ELSE to_timestamp($4::float8) END,"
         " daily_quota_reset_at = CASE WHEN $2 >= daily_quota_limit THEN to_timestamp($5::float8) ELSE daily_quota_reset_at END,"
         " hourly_quota_reset_at = CASE WHEN $3 >= hourly_quota_limit THEN to_timestamp($5::float8) ELSE hourly_quota_reset_at END"
-        " WHERE user_id = $1::uuid",
-        user_id, day, hour, t, until);
+        " WHERE email_configuration_id = $1::uuid",
+        configuration_id, day, hour, t, until);
     decision = {false, std::max(1.0, until - t)};
   });
   return decision;
 }
 
-void lock_out_quota(Pool& pool, const std::string& user_id, std::chrono::system_clock::time_point now,
-                    std::chrono::system_clock::time_point until) {
-  const auto seconds = [](std::chrono::system_clock::time_point t) {
-    return std::chrono::duration<double>(t.time_since_epoch()).count();
-  };
+void lock_out_quota(Pool& pool, const std::string& configuration_id, const std::string& user_id,
+                    std::chrono::system_clock::time_point now, std::chrono::system_clock::time_point until) {
   transact(pool, "", [&](pqxx::work& tx) {
-    tx.exec_params("INSERT INTO google_workspace_quota (user_id) VALUES ($1::uuid) ON CONFLICT (user_id) DO NOTHING", user_id);
+    tx.exec_params("INSERT INTO google_workspace_quota (user_id, email_configuration_id) VALUES ($2::uuid, $1::uuid)"
+                   " ON CONFLICT (email_configuration_id) DO NOTHING",
+                   configuration_id, user_id);
     tx.exec_params("UPDATE google_workspace_quota SET locked_until = to_timestamp($3::float8), is_quota_exceeded = true,"
                    " quota_exceeded_at = CASE WHEN is_quota_exceeded THEN quota_exceeded_at ELSE to_timestamp($2::float8) END"
-                   " WHERE user_id = $1::uuid",
-                   user_id, seconds(now), seconds(until));
+                   " WHERE email_configuration_id = $1::uuid",
+                   configuration_id, epoch_seconds(now), epoch_seconds(until));
   });
 }
 

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <tuple>
 #include <regex>
 
 namespace mailroom::email_config {
@@ -197,6 +198,9 @@ void apply(const Input& in, db::EmailConfiguration& row, const plugin_host::Plug
   }
   if (!in.plugin.empty()) row.plugin = in.plugin;
   const auto& manifest = manifest_for(row.plugin_name(), plugins);
+  // What verify checked (credentials, the sender) is tied to these: a change unverifies.
+  const auto verified_facts = [&] { return std::tuple(settings_of(row, manifest), row.ciphertexts, row.from_address); };
+  const auto before = verified_facts();
 
   auto set = [](std::string& field, const std::string& value) {
     if (!value.empty()) field = value;
@@ -224,6 +228,20 @@ void apply(const Input& in, db::EmailConfiguration& row, const plugin_host::Plug
         *in.requests_per_second == 0 ? std::nullopt : std::optional<double>(*in.requests_per_second);
   }
 
+  const auto limit = [&](const char* name, const std::optional<long long>& given, std::optional<int>& field) {
+    if (!given) return;
+    const auto& caps = std::get<EmailCapabilities>(manifest.parsed_capabilities);
+    if (caps.quota == QuotaModel::none && *given != 0)
+      throw InputError(std::string(name) + ": the plugin " + manifest.name +
+                       " declares no sending quota, so there is no limit to set (docs/queue.md, the quota gate)");
+    if (*given < 0 || *given > kMaxQuotaLimit)
+      throw InputError(std::string(name) + " must be from 1 to " + std::to_string(kMaxQuotaLimit) +
+                       " sends, or 0 for the plugin's default");
+    field = *given == 0 ? std::nullopt : std::optional<int>(static_cast<int>(*given));
+  };
+  limit("daily_limit", in.daily_limit, row.daily_limit);
+  limit("hourly_limit", in.hourly_limit, row.hourly_limit);
+
   if (!in.settings.is_object()) throw InputError("settings must be an object");
   json settings = settings_of(row, manifest);
   settings.merge_patch(in.settings);
@@ -249,6 +267,10 @@ void apply(const Input& in, db::EmailConfiguration& row, const plugin_host::Plug
     }
   }
   if (others) seal_into(row, kOtherSecrets, others->dump(), box);
+  if (!creating && verified_facts() != before) {
+    row.is_verified = false;
+    row.verify_unchecked.clear();
+  }
 }
 
 json settings_of(const db::EmailConfiguration& row, const plugin_host::Manifest& manifest) {
@@ -284,6 +306,9 @@ json view(const db::EmailConfiguration& row, const plugin_host::Manifest* manife
   if (!row.plugin.empty()) out["plugin"] = row.plugin;
   out["send_window"] = row.send_window ? json(*row.send_window) : json(nullptr);
   out["requests_per_second"] = row.requests_per_second ? json(*row.requests_per_second) : json(nullptr);
+  out["daily_limit"] = row.daily_limit ? json(*row.daily_limit) : json(nullptr);
+  out["hourly_limit"] = row.hourly_limit ? json(*row.hourly_limit) : json(nullptr);
+  out["verify_unchecked"] = row.verify_unchecked;
   json secrets = json::object();
   if (manifest != nullptr) {
     out["settings"] = settings_of(row, *manifest);

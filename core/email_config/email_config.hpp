@@ -45,10 +45,14 @@ struct Input {
   // Overrides of the plugin's sending policy; given as 0: back to what the plugin declares.
   std::optional<long long> send_window;       // 1..1000 sends in flight
   std::optional<double> requests_per_second;  // > 0, at most 100000
+  // The quota gate's limits, for plugins with a quota model; given as 0: the plugin's defaults.
+  std::optional<long long> daily_limit;   // 1..kMaxQuotaLimit sends over a rolling 24 hours
+  std::optional<long long> hourly_limit;  // 1..kMaxQuotaLimit sends over a rolling hour
 };
 
 inline constexpr int kMaxSendWindow = 1000;
 inline constexpr double kMaxRequestsPerSecond = 100000;
+inline constexpr long long kMaxQuotaLimit = 1000000;
 
 // Whether `address` is a plain addr-spec fit for an envelope and a header: local@domain.tld,
 // no spaces, angle brackets, commas, semicolons or quotes, at most 254 octets.

@@ -70,7 +70,9 @@ const char* const kEmailCapabilitiesSchema = R"json({
     "webhooks": { "type": "boolean" },
     "requests_per_second": { "type": "number", "exclusiveMinimum": 0 },
     "sends_in_flight": { "type": "integer", "minimum": 1, "maximum": 1000 },
-    "quota": { "enum": ["none", "daily_hourly"] }
+    "quota": { "enum": ["none", "daily_hourly"] },
+    "daily_limit": { "type": "integer", "minimum": 1 },
+    "hourly_limit": { "type": "integer", "minimum": 1 }
   }
 })json";
 
@@ -197,6 +199,8 @@ std::variant<EmailCapabilities, DnsCapabilities> parse_capabilities(PluginKind k
     c.sends_in_flight = declared.value("sends_in_flight", c.sends_in_flight);
     c.quota = declared.value("quota", std::string("none")) == "daily_hourly" ? QuotaModel::daily_hourly
                                                                           : QuotaModel::none;
+    c.daily_limit = declared.value("daily_limit", c.daily_limit);
+    c.hourly_limit = declared.value("hourly_limit", c.hourly_limit);
     return c;
   }
   DnsCapabilities c;

@@ -76,8 +76,8 @@ class GuardedEmailProvider final : public EmailProvider {
   SendReceipt send(const OutgoingEmail& email) override {
     return guard_("send", [&] { return instance_->provider->send(email); });
   }
-  void verify() override {
-    guard_("verify", [&] { instance_->provider->verify(); });
+  VerifyReport verify() override {
+    return guard_("verify", [&] { return instance_->provider->verify(); });
   }
   std::vector<DeliveryEvent> parse_webhook(const HttpRequest& request) override {
     return guard_("parse_webhook", [&] { return instance_->provider->parse_webhook(request); });
@@ -293,7 +293,8 @@ std::unique_ptr<Instance<Provider>> prepare(const Manifest& manifest,
   instance->log = make_redacting_logger(secret_values, std::move(sink));
   instance->context = std::make_unique<PluginContext>(PluginContext{
       manifest.name, std::move(settings.config), std::move(settings.secrets), *instance->http,
-      *instance->log, settings.clock != nullptr ? *settings.clock : system_clock(), *instance->credentials});
+      *instance->log, settings.clock != nullptr ? *settings.clock : system_clock(), *instance->credentials,
+      std::move(settings.sender)});
   return instance;
 }
 

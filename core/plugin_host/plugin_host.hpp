@@ -96,6 +96,7 @@ struct ProviderSettings {
   Clock* clock = nullptr;  // empty: the system clock
   // Shared with the configuration's other provider objects; empty: one of its own, in memory.
   std::shared_ptr<CredentialCache> credentials;
+  std::string sender;  // email: the configuration's From address (PluginContext::sender)
   std::chrono::milliseconds http_timeout{30'000};
 };
 

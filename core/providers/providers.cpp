@@ -116,9 +116,9 @@ class PacedEmailProvider final : public EmailProvider {
     pacer_->wait();
     return inner_->send(email);
   }
-  void verify() override {
+  VerifyReport verify() override {
     pacer_->wait();
-    inner_->verify();
+    return inner_->verify();
   }
   // Local work, no call to the provider: not paced.
   std::vector<DeliveryEvent> parse_webhook(const HttpRequest& request) override { return inner_->parse_webhook(request); }
@@ -182,6 +182,7 @@ std::shared_ptr<EmailProvider> make_email_provider(const db::EmailConfiguration&
   plugin_host::ProviderSettings settings;
   settings.config = email_config::settings_of(row, manifest);
   settings.secrets = email_config::secrets_of(row, manifest, box);
+  settings.sender = row.from_address;
   settings.credentials = pool != nullptr && !manifest.credential_column.empty()
                              ? stored_credential_cache(*pool, box, row.id, manifest.credential_column)
                              : memory_cache_for(row.id);

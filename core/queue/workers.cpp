@@ -87,7 +87,7 @@ struct Lane {
   std::shared_ptr<const db::EmailConfiguration> row;
   std::optional<ErrorInfo> unusable;  // set: every email of this lane gets this outcome
   std::string provider_name;
-  bool quota_gate = false;
+  std::optional<db::QuotaLimits> quota;  // set: the quota gate applies, with these limits
   std::uint64_t generation = 0;
   SteadyClock::time_point checked{};
   std::vector<std::pair<std::uint64_t, std::shared_ptr<EmailProvider>>> idle;  // (generation, provider)
@@ -108,7 +108,7 @@ db::Completion outcome_of_error(const db::ClaimedEmail& e, const ErrorInfo& erro
   if (error.kind == ErrorKind::quota) {
     // Quota is not the email's fault: wait for the reset, spend no attempt.
     c.status = db::EmailStatus::queued;
-    c.delay_seconds = error.retry_after ? static_cast<double>(error.retry_after->count()) : 3600;
+    c.delay_seconds = static_cast<double>(error.retry_after.value_or(kDefaultQuotaPause).count());
     c.event_type = db::LogEvent::queued;
     c.event_status = "quota_deferred";
     ++stats.deferred;
@@ -387,7 +387,14 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
     try {
       const auto& plugin = providers::loaded_plugin(host_, row->plugin_name(), plugin_host::PluginKind::email);
       const auto& caps = std::get<EmailCapabilities>(plugin.manifest.parsed_capabilities);
-      lane.quota_gate = caps.quota == QuotaModel::daily_hourly;
+      lane.quota.reset();
+      if (caps.quota == QuotaModel::daily_hourly) {
+        // The configuration's limits, else the plugin's defaults, else the seed's column default.
+        db::QuotaLimits limits;
+        limits.daily = row->daily_limit ? *row->daily_limit : caps.daily_limit > 0 ? static_cast<int>(caps.daily_limit) : limits.daily;
+        limits.hourly = row->hourly_limit ? *row->hourly_limit : static_cast<int>(caps.hourly_limit);
+        lane.quota = limits;
+      }
       // The configuration's own window, else the host's (workers.window), else the plugin's.
       lane.window = row->send_window            ? static_cast<std::size_t>(*row->send_window)
                     : options_.window > 0        ? options_.window
@@ -462,13 +469,13 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
       const auto row = lane->row;
       const auto unusable = lane->unusable;
       const auto provider_name = lane->provider_name;
-      const bool quota_gate = lane->quota_gate;
+      const auto quota = lane->quota;
       lock.unlock();
 
       std::optional<ErrorInfo> refusal;
       const auto started = SteadyClock::now();
       const auto completion = unusable ? outcome_of_error(email, *unusable, provider_name, rng(), stats_)
-                                       : send(email, row, provider, provider_name, quota_gate, refusal);
+                                       : send(email, row, provider, provider_name, quota, refusal);
       count(completion, provider_name, started);
 
       lock.lock();
@@ -513,33 +520,28 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
   }
 
   db::Completion send(const db::ClaimedEmail& email, const std::shared_ptr<const db::EmailConfiguration>& row,
-                      std::shared_ptr<EmailProvider>& provider, const std::string& provider_name, bool quota_gate,
-                      std::optional<ErrorInfo>& refusal) {
+                      std::shared_ptr<EmailProvider>& provider, const std::string& provider_name,
+                      const std::optional<db::QuotaLimits>& quota, std::optional<ErrorInfo>& refusal) {
     db::Completion c;
+    const auto now = (options_.clock ? *options_.clock : system_clock()).now();
+    bool counted = false, handed_over = false;
     try {
       if (!provider) provider = providers::make_email_provider(*row, host_, box_, &pool_);
-      const auto now = (options_.clock ? *options_.clock : system_clock()).now();
-      if (quota_gate) {
+      if (quota) {
         // The gate's own refusal reschedules this email to the reset; the configuration does
         // not rest (a raised limit or a cleared lock takes effect at the next claim).
-        const auto quota = db::take_quota(pool_, email.user_id, now);
-        if (!quota.allowed)
+        const auto decision = db::take_quota(pool_, row->id, email.user_id, *quota, email.id, now);
+        if (!decision.allowed)
           return outcome_of_error(email,
                                   ErrorInfo{ErrorKind::quota, "quota_exceeded",
                                             "the daily or hourly sending quota (the plugin's quota model) is used up",
-                                            std::chrono::seconds(static_cast<long>(quota.retry_in_seconds))},
+                                            std::chrono::seconds(static_cast<long>(decision.retry_in_seconds))},
                                   provider_name, rng(), stats_);
+        counted = true;
       }
-      SendReceipt receipt;
-      try {
-        receipt = provider->send(to_outgoing_email(email));
-      } catch (const ProviderError& e) {
-        // The provider's own count says the quota is used up: every host's gate holds the
-        // user's sends until the time it names, instead of each asking the provider again.
-        if (quota_gate && e.kind() == ErrorKind::quota)
-          db::lock_out_quota(pool_, email.user_id, now, now + e.info().retry_after.value_or(kDefaultQuotaPause));
-        throw;
-      }
+      auto outgoing = to_outgoing_email(email);
+      handed_over = true;
+      const auto receipt = provider->send(outgoing);
       c.id = email.id;
       c.status = db::EmailStatus::sent;
       c.message_id = receipt.provider_message_id;
@@ -549,10 +551,17 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
       ++stats_.sent;
     } catch (const ProviderError& e) {
       refusal = e.info();
+      // The provider's own count says the quota is used up: every host's gate holds the
+      // configuration's sends until the time it names, instead of each asking the provider again.
+      if (quota && e.kind() == ErrorKind::quota)
+        db::lock_out_quota(pool_, row->id, email.user_id, now, now + e.info().retry_after.value_or(kDefaultQuotaPause));
       c = outcome_of_error(email, *refusal, provider_name, rng(), stats_);
+      // Refused, so not sent: the count goes back. A transient failure may have sent it.
+      c.uncount_quota = counted && e.kind() != ErrorKind::transient;
     } catch (const std::exception& e) {
       c = outcome_of_error(email, ErrorInfo{ErrorKind::transient, "host_error", e.what(), std::nullopt}, provider_name,
                            rng(), stats_);
+      c.uncount_quota = counted && !handed_over;
     }
     return c;
   }

@@ -32,6 +32,9 @@ struct PluginContext {
   // Where to keep a credential the plugin obtains (an access token), shared with every other
   // provider object of the same configuration (credentials.hpp).
   CredentialCache& credentials;
+  // Email plugins: the configuration's sender address, the From of every email it sends (so
+  // verify() can check that the provider lets the credentials send as it). Empty for DNS.
+  std::string sender;
 };
 
 }  // namespace mailroom

@@ -103,6 +103,17 @@ struct EmailCapabilities {
   double requests_per_second = 0;       // the host paces calls to one configuration; 0 = unpaced
   std::size_t sends_in_flight = 0;      // default window of concurrent sends; 0 = the host's default
   QuotaModel quota = QuotaModel::none;  // daily_hourly: the host's quota gate applies
+  // The provider's default allowance for the quota gate (a configuration may set its own):
+  // messages over a rolling 24 hours, and over a rolling hour (0: no hourly limit).
+  std::size_t daily_limit = 0;
+  std::size_t hourly_limit = 0;
+};
+
+// What verify() could prove. A check it could not make (a permission the credentials lack to
+// read a setting, say) is one sentence in `unchecked` naming the check and how to enable it;
+// a check that failed is a ProviderError instead.
+struct VerifyReport {
+  std::vector<std::string> unchecked;
 };
 
 class MAILROOM_SDK_EXPORT EmailProvider {
@@ -113,9 +124,10 @@ class MAILROOM_SDK_EXPORT EmailProvider {
   // ProviderError when it did not (the kind tells the host whether to retry).
   virtual SendReceipt send(const OutgoingEmail& email) = 0;
 
-  // Checks that the configured credentials work, without sending anything.
+  // Checks that the configured credentials work, and where the provider can tell, that they
+  // may send as the configuration's sender (PluginContext::sender), without sending anything.
   // Throws ProviderError (usually kind auth) when they do not.
-  virtual void verify() = 0;
+  virtual VerifyReport verify() = 0;
 
   // Verifies a webhook request's signature, then turns its body into events. Throws
   // ProviderError{auth} on a bad signature and {invalid_request} on a body it cannot read.

@@ -68,8 +68,9 @@
 // (2: "dsn", "columns" and the email capability "requests_per_second"; 3: Message::message_id
 // and the email capability "sends_in_flight"; 4: DeliveryEvent's email_id and group, and the
 // event types accepted, dropped and unsubscribed; 5: PluginContext::credentials and the
-// manifest's "credential_column").
-#define MAILROOM_ABI_VERSION 5
+// manifest's "credential_column"; 6: verify() returns a VerifyReport, PluginContext::sender,
+// the email capabilities "daily_limit" and "hourly_limit").
+#define MAILROOM_ABI_VERSION 6
 
 #if defined(__clang__)
 #define MAILROOM_DETAIL_COMPILER_FAMILY "clang"

@@ -38,12 +38,13 @@ class GoogleWorkspaceConformance : public mailroom::testkit::EmailConformance {
   }
   std::shared_ptr<mailroom::EmailProvider> provider(json config, std::map<std::string, std::string> secrets,
                                                     std::shared_ptr<mailroom::CredentialCache> cache = nullptr,
-                                                    mailroom::Clock* clock = nullptr) {
+                                                    mailroom::Clock* clock = nullptr, const std::string& sender = "") {
     mailroom::plugin_host::ProviderSettings settings;
     settings.config = std::move(config);
     settings.secrets = std::move(secrets);
     settings.credentials = std::move(cache);
     settings.clock = clock;
+    settings.sender = sender.empty() ? gmail().user() : sender;
     settings.log_sink = [](mailroom::LogLevel, std::string_view) {};
     return host_.create_email_provider("google_workspace", std::move(settings));
   }
@@ -204,6 +205,46 @@ TEST_F(GoogleWorkspaceConformance, MissingCredentialsAreRefusedWhenTheConfigurat
   EXPECT_THROW(provider({{"base_url", gmail().url()}}, gmail().service_account_secrets()), mailroom::plugin_host::PluginError)
       << "a service account without the user to send as";
   EXPECT_THROW(provider({{"user", gmail().user()}}, {{"service_account_key", "{}"}}), mailroom::plugin_host::PluginError);
+}
+
+TEST_F(GoogleWorkspaceConformance, VerifyChecksTheSenderAgainstTheUsersSendAsAliases) {
+  using Mock = mailroom::testing::GmailMock;
+  const auto sa = [&](const std::string& sender) {
+    return provider(gmail().service_account_settings(), gmail().service_account_secrets(), nullptr, nullptr, sender);
+  };
+  const auto oauth = [&](const std::string& sender) {
+    return provider(gmail().oauth_settings(), gmail().oauth_secrets(), nullptr, nullptr, sender);
+  };
+  // The user itself needs no alias.
+  EXPECT_TRUE(sa(gmail().user())->verify().unchecked.empty());
+
+  // A delegation of the send scope alone cannot read aliases: verify says what it did not check.
+  auto report = sa("sales@example.com")->verify();
+  ASSERT_EQ(report.unchecked.size(), 1u);
+  EXPECT_NE(report.unchecked[0].find("sales@example.com"), std::string::npos) << report.unchecked[0];
+  EXPECT_NE(report.unchecked[0].find(Mock::kSettingsScope), std::string::npos) << report.unchecked[0];
+  report = oauth("sales@example.com")->verify();
+  ASSERT_EQ(report.unchecked.size(), 1u);
+  EXPECT_NE(report.unchecked[0].find("refresh token"), std::string::npos) << report.unchecked[0];
+
+  gmail().set_scopes({Mock::kSendScope, Mock::kSettingsScope}, {Mock::kSendScope, Mock::kSettingsScope});
+  gmail().set_send_as(json::parse(R"([
+    {"sendAsEmail": "ada@example.com", "isPrimary": true, "isDefault": true},
+    {"sendAsEmail": "Sales@Example.com", "treatAsAlias": true, "verificationStatus": "accepted"},
+    {"sendAsEmail": "new@example.com", "treatAsAlias": true, "verificationStatus": "pending"}])"));
+  EXPECT_TRUE(sa("sales@example.com")->verify().unchecked.empty()) << "an accepted alias, any case";
+  EXPECT_TRUE(oauth("sales@example.com")->verify().unchecked.empty());
+  const std::string stranger = message_of([&] { sa("ceo@example.com")->verify(); });
+  EXPECT_NE(stranger.find("neither the user nor one of its send-as aliases (ada@example.com, Sales@Example.com)"),
+            std::string::npos) << stranger;
+  EXPECT_EQ(provider_error_kind([&] { oauth("ceo@example.com")->verify(); }), ErrorKind::auth);
+  EXPECT_NE(message_of([&] { sa("new@example.com")->verify(); }).find("awaiting verification"), std::string::npos);
+
+  // A token whose scopes do not reach the settings (Gmail's 403) is a check not made, not a failure.
+  gmail().set_scopes({Mock::kSendScope}, {Mock::kSendScope, Mock::kSettingsScope});
+  EXPECT_EQ(oauth("sales@example.com")->verify().unchecked.size(), 1u);
+  gmail().set_scopes({Mock::kSendScope}, {Mock::kSendScope});
+  gmail().set_send_as(json::array());
 }
 
 }  // namespace

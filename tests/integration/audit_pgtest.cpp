@@ -46,7 +46,7 @@ TEST_F(Audit, EmailConfigurationChangesAreAuditedForRawSql) {
   EXPECT_EQ(entries[0].user_id, owner_);  // no actor set: the row's updated_by
   EXPECT_EQ(entries[0].changed_fields,
             (std::vector<std::string>{"is_active", "is_verified", "provider", "settings", "smtp_host",
-                                      "smtp_password_encrypted", "updated_by", "user_id"}));
+                                      "smtp_password_encrypted", "updated_by", "user_id", "verify_unchecked"}));
   EXPECT_EQ(entries[1].action, "UPDATE");
   EXPECT_EQ(entries[1].user_id, admin_);  // the transaction's mailroom.actor_id wins
   EXPECT_EQ(entries[1].changed_fields, (std::vector<std::string>{"is_verified", "smtp_port"}));
@@ -80,7 +80,8 @@ TEST_F(Audit, UpdatedAtMovesOnEveryTableWithTheTrigger) {
       {"dns_records", "INSERT INTO dns_records (user_id, provider, record_type, name, value) VALUES ('" + owner_ +
                           "', 'route53', 'MX', 'example.com', 'mx.example.com')"},
       {"email_queue", "INSERT INTO email_queue (user_id, recipient_email, subject) VALUES ('" + owner_ + "', 'r@x.io', 's')"},
-      {"google_workspace_quota", "INSERT INTO google_workspace_quota (user_id) VALUES ('" + owner_ + "')"},
+      {"google_workspace_quota", "INSERT INTO google_workspace_quota (user_id, email_configuration_id) SELECT user_id, id"
+                                 " FROM email_configurations WHERE user_id = '" + owner_ + "' LIMIT 1"},
       {"email_templates", "INSERT INTO email_templates (user_id, name, subject) VALUES ('" + owner_ + "', 'w', 'Hi')"},
   };
   for (const auto& [table, insert] : inserts) {

@@ -32,7 +32,9 @@ TEST(GoogleWorkspaceEndToEnd, MoreThanTheDailyLimitWaitsForTheResetAndNothingFai
   const CommandResult config = mailroom(
       "email-config add --user ada@example.com --provider google_workspace --from ada@example.com --setting client_id=" +
       gmail.client_id() + " --setting token_url=" + gmail.token_url() + " --setting base_url=" + gmail.url() +
-      " --secret client_secret=env:GW_SECRET --secret refresh_token=env:GW_REFRESH");
+      " --secret client_secret=env:GW_SECRET --secret refresh_token=env:GW_REFRESH"
+      // A trial account's day, made small: 2 emails in any 24 hours.
+      " --daily-limit 2");
   ASSERT_EQ(config.status, 0) << config.output;
   std::smatch id_line;
   ASSERT_TRUE(std::regex_search(config.output, id_line, std::regex("(^|\n)([0-9a-f-]{36})\n"))) << config.output;
@@ -48,8 +50,6 @@ TEST(GoogleWorkspaceEndToEnd, MoreThanTheDailyLimitWaitsForTheResetAndNothingFai
     const auto r = tx.exec(sql);
     return r.empty() || r[0][0].is_null() ? std::string("NULL") : r[0][0].as<std::string>();
   };
-  // A trial account's day, made small: 2 emails in any 24 hours.
-  one("INSERT INTO google_workspace_quota (user_id, daily_quota_limit) SELECT id, 2 FROM users");
   for (const std::string to : {"bob@example.com", "carol@example.com", "dave@example.com"}) {
     const CommandResult sent =
         mailroom("send --configuration " + config_id + " --to " + to + " --subject 'Hello from Workspace' --text 'Hi'");

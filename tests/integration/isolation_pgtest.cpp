@@ -114,7 +114,8 @@ TEST_F(Isolation, ANonAdminCannotEscalateNorReachAnotherUsersRowsInAnyTable) {
       "INSERT INTO api_tokens (user_id, name, token_prefix, token_hash) VALUES ('" + bob_ +
       "', 'his', 'mr_b', sha256('b')) RETURNING id::text");
   owner("INSERT INTO email_suppressions (user_id, email, reason) VALUES ('" + bob_ + "', 'x@example.com', 'manual')");
-  owner("INSERT INTO google_workspace_quota (user_id) VALUES ('" + alice_ + "'), ('" + bob_ + "')");
+  owner("INSERT INTO google_workspace_quota (user_id, email_configuration_id) SELECT DISTINCT ON (user_id) user_id, id"
+        " FROM email_configurations WHERE user_id IN ('" + alice_ + "', '" + bob_ + "') ORDER BY user_id");
   owner("INSERT INTO email_delivery_logs (email_queue_id, user_id, event_type) SELECT id, user_id, 'queued' FROM email_queue");
   // The row count, or the database's error.
   auto refused = [&](const std::string& sql) {

@@ -230,6 +230,39 @@ TEST_F(Queue, AProvidersQuotaRefusalLocksTheUserOutUntilTheTimeItNames) {
   EXPECT_EQ(field(waiting, "status"), "sent");
 }
 
+// Google's limits belong to a mailbox: each configuration counts its own sends against its own
+// limits; a send the provider refused gives its count back in the transaction that records the
+// refusal, and one that may have been sent (a transient failure) keeps it.
+TEST_F(Queue, EachConfigurationCountsItsOwnSendsAndRefusedSendsGiveTheirCountBack) {
+  config_ = make_config("fake_quota_email");
+  const std::string trial = config_;
+  one("UPDATE email_configurations SET daily_limit = 2 WHERE id = '" + trial + "'");
+  const auto refused = enqueue(email("[permanent] refused"));
+  pass();
+  EXPECT_EQ(field(refused, "status"), "failed");
+  EXPECT_EQ(one("SELECT count(*)::text FROM quota_sends"), "0") << "a refused send still counted";
+  EXPECT_EQ(one("SELECT daily_quota_used::text FROM google_workspace_quota"), "0");
+  auto flaky = email("[transient] maybe sent", 0);
+  const auto maybe_sent = enqueue(flaky);
+  pass();
+  EXPECT_EQ(field(maybe_sent, "status"), "failed");
+  EXPECT_EQ(one("SELECT count(*)::text FROM quota_sends"), "1") << "a transient failure may have been sent";
+  const auto first = enqueue(email("first"));
+  const auto over = enqueue(email("over the limit"));
+  pass();
+  EXPECT_EQ(field(first, "status"), "sent");
+  EXPECT_EQ(field(over, "status"), "queued");
+
+  // A second mailbox of the same user: its own count, its plugin's default limit.
+  config_ = make_config("fake_quota_email");
+  const auto other = enqueue(email("from the other mailbox"));
+  pass();
+  EXPECT_EQ(field(other, "status"), "sent");
+  EXPECT_EQ(one("SELECT string_agg(daily_quota_limit || '/' || daily_quota_used, ' ' ORDER BY daily_quota_limit)"
+                " FROM google_workspace_quota"),
+            "2/2 2000/1");
+}
+
 // The quota windows follow the workers' clock, here fixed.
 class FixedClock : public mailroom::Clock {
  public:
@@ -249,7 +282,7 @@ TEST_F(Queue, TheDailyLimitCountsTheLast24HoursNotTheCalendarDay) {
   FixedClock clock(midnight - minutes(30));
   options_.clock = &clock;
   config_ = make_config("fake_quota_email");
-  one("INSERT INTO google_workspace_quota (user_id, daily_quota_limit) VALUES ('" + user_ + "', 2)");
+  one("UPDATE email_configurations SET daily_limit = 2 WHERE id = '" + config_ + "'");
   std::vector<std::string> ids;
   for (int i = 0; i < 3; ++i) ids.push_back(enqueue(email("m" + std::to_string(i))));
   pass();
@@ -283,7 +316,7 @@ TEST_F(Queue, TheHourlyLimitCountsTheLastHour) {
   FixedClock clock(at);
   options_.clock = &clock;
   config_ = make_config("fake_quota_email");
-  one("INSERT INTO google_workspace_quota (user_id, hourly_quota_limit) VALUES ('" + user_ + "', 1)");
+  one("UPDATE email_configurations SET hourly_limit = 1 WHERE id = '" + config_ + "'");
   const auto first = enqueue(email("first"));
   pass();
   EXPECT_EQ(field(first, "status"), "sent");

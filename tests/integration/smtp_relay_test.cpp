@@ -25,13 +25,15 @@ class SmtpRelay : public ::testing::Test {
   void SetUp() override { host_.load(fs::path(MAILROOM_PLUGIN_DIR) / "smtp_relay.so"); }
 
   std::shared_ptr<mailroom::EmailProvider> provider(const SmtpServer& server, json config,
-                                                    std::map<std::string, std::string> secrets = {{"password", "s3cret-pw"}}) {
+                                                    std::map<std::string, std::string> secrets = {{"password", "s3cret-pw"}},
+                                                    const std::string& sender = "ada@example.com") {
     config["host"] = "127.0.0.1";
     config["port"] = server.port();
     if (!config.contains("ca_file")) config["ca_file"] = (certificate_dir() / "cert.pem").string();
     mailroom::plugin_host::ProviderSettings settings;
     settings.config = config;
     settings.secrets = std::move(secrets);
+    settings.sender = sender;
     settings.log_sink = [](mailroom::LogLevel, std::string_view) {};
     return host_.create_email_provider("smtp_relay", std::move(settings));
   }
@@ -162,6 +164,10 @@ TEST_F(SmtpRelay, WrongPasswordIsAnAuthErrorAndVerifyChecksCredentials) {
   auto good = provider(server, {{"username", "ada"}});
   EXPECT_NO_THROW(good->verify());
   EXPECT_TRUE(server.messages().empty()) << "verify sends nothing";
+  // A relay that refuses the configuration's sender at MAIL FROM fails verify, naming it.
+  auto impostor = provider(server, {{"username", "ada"}}, {{"password", "s3cret-pw"}}, "impostor@example.com");
+  expect_error([&] { impostor->verify(); }, ErrorKind::permanent, "550", "the relay refuses the sender impostor@example.com");
+  EXPECT_NO_THROW(good->send(email({"bob@example.com"}))) << "the check left a transaction open";
 }
 
 TEST_F(SmtpRelay, StartTlsRequiredButNotOfferedSendsNothing) {

@@ -90,7 +90,7 @@ class FakeEmail final : public mailroom::EmailProvider {
     return {"fake-" + email.id};
   }
 
-  void verify() override {}
+  mailroom::VerifyReport verify() override { return {}; }
 
   // Events as {"events": [{type (DeliveryEventType's names), email_id, message_id, event_id,
   // recipient, bounce_type, reason, url, group}]},

@@ -25,9 +25,10 @@ class TestEmail final : public mailroom::EmailProvider {
             std::to_string(email.envelope.rcpt_to.size())};
   }
 
-  void verify() override {
+  mailroom::VerifyReport verify() override {
     if (secret().empty())
       throw mailroom::ProviderError(mailroom::ErrorKind::auth, "no_key", "api_key is not set");
+    return {};
   }
 
   std::vector<mailroom::RecordSpec> dns_requirements(const std::string& domain) override {

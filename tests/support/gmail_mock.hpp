@@ -116,6 +116,14 @@ class GmailMock {
             nlohmann::json{{"status", status}, {"error", error}, {"error_description", description}, {"count", count}}.dump());
   }
   void revoke_tokens() { control("POST", "/__revoke", "{}"); }
+  // The scopes the refresh token was granted, and those domain-wide delegation allows.
+  void set_scopes(const std::vector<std::string>& refresh, const std::vector<std::string>& delegated) {
+    control("POST", "/__scopes", nlohmann::json{{"refresh", refresh}, {"delegated", delegated}}.dump());
+  }
+  // The user's send-as aliases (SendAs resources); empty: the user alone, primary.
+  void set_send_as(const nlohmann::json& aliases) { control("POST", "/__send_as", aliases.dump()); }
+  static constexpr const char* kSendScope = "https://www.googleapis.com/auth/gmail.send";
+  static constexpr const char* kSettingsScope = "https://www.googleapis.com/auth/gmail.settings.basic";
 
  private:
   std::string control(const std::string& method, const std::string& target, const std::string& body) {

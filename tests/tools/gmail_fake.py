@@ -16,15 +16,23 @@ POST /token  the refresh-token grant (client id, secret and refresh token must m
              (gmail.send), iat within 5 minutes of now, exp at most an hour after iat, sub (the
              delegated user; another gets unauthorized_client). Answers access tokens that live
              --expires-in seconds.
+             Every scope asked for must be one the delegation grants (/__scopes), else
+             unauthorized_client. A refresh token's access tokens carry the scopes it was granted.
 POST /gmail/v1/users/me/messages/send                   JSON {"raw": base64url}
 POST /upload/gmail/v1/users/me/messages/send?uploadType=media   the message itself
-             Need a live access token (else 401 in Google's error form); answer {"id", ...}.
+             Need a live access token (else 401 in Google's error form) with a scope that
+             sends (else 403 insufficientPermissions); answer {"id", ...}.
+GET  /gmail/v1/users/me/settings/sendAs   the user's send-as aliases (/__send_as); needs a
+             scope that reads settings (else 403 insufficientPermissions).
 Test control (straight to this server):
   GET  /__messages  every sent message: {"id", "upload", "raw" (the message text)}
   GET  /__grants    every token request: {"grant_type", "claims"?, "header"?, "token"}
   POST /__fail      {"status", "reason", "message", "count", "retry_after"}: the next sends
   POST /__fail_token {"status", "error", "error_description", "count"}: the next token requests
   POST /__revoke    every access token issued so far stops working
+  POST /__scopes    {"refresh": [...], "delegated": [...]}: the scopes the refresh token was
+                    granted, and those domain-wide delegation allows (default: gmail.send)
+  POST /__send_as   [SendAs, ...]: the user's aliases (default: the user, primary)
 """
 import argparse
 import base64
@@ -40,12 +48,18 @@ from cryptography.hazmat.primitives.asymmetric import padding
 from fake_http import JsonHandler, serve
 
 LOCK = threading.Lock()
-TOKENS = {}  # access token -> expiry (Unix seconds)
+TOKENS = {}  # access token -> (expiry (Unix seconds), its scopes)
 GRANTS = []
 MESSAGES = []
 FAILURES = []
 TOKEN_FAILURES = []
 SCOPE = "https://www.googleapis.com/auth/gmail.send"
+SETTINGS_SCOPE = "https://www.googleapis.com/auth/gmail.settings.basic"
+FULL_SCOPES = {"https://mail.google.com/", "https://www.googleapis.com/auth/gmail.modify"}
+SENDING_SCOPES = {SCOPE, "https://www.googleapis.com/auth/gmail.compose"} | FULL_SCOPES
+SETTINGS_READING_SCOPES = {SETTINGS_SCOPE, "https://www.googleapis.com/auth/gmail.readonly"} | FULL_SCOPES
+SCOPES = {"refresh": [SCOPE], "delegated": [SCOPE]}
+SEND_AS = []
 
 
 def unb64url(text):
@@ -79,13 +93,45 @@ def make_handler(args, public_key):
                     return self.answer(200, MESSAGES)
                 if self.path == "/__grants":
                     return self.answer(200, GRANTS)
+            if self.path == "/gmail/v1/users/me/settings/sendAs":
+                if self.authorised(SETTINGS_READING_SCOPES):
+                    with LOCK:
+                        aliases = SEND_AS or [{"sendAsEmail": args.delegated_user, "displayName": "", "replyToAddress": "",
+                                               "isPrimary": True, "isDefault": True, "treatAsAlias": False}]
+                    self.answer(200, {"sendAs": aliases})
+                return
             self.answer(404, google_error(404, "not found", "notFound", "NOT_FOUND"))
+
+        def authorised(self, scopes):
+            """Answers 401 or 403 as Google does and returns False, unless the bearer token is live
+            and carries one of `scopes`."""
+            authorization = self.headers.get("Authorization", "")
+            token = authorization[len("Bearer "):] if authorization.startswith("Bearer ") else ""
+            with LOCK:
+                expiry, granted = TOKENS.get(token, (0, []))
+            if expiry <= time.time():
+                self.answer(401, google_error(401, "Request had invalid authentication credentials.",
+                                              "authError", "UNAUTHENTICATED"),
+                            [("WWW-Authenticate", 'Bearer realm="https://accounts.google.com/"')])
+                return False
+            if not scopes.intersection(granted):
+                self.answer(403, google_error(403, "Request had insufficient authentication scopes.",
+                                              "insufficientPermissions", "PERMISSION_DENIED"))
+                return False
+            return True
 
         def do_POST(self):
             body = self.read_body()
             if self.path in ("/__fail", "/__fail_token"):
                 with LOCK:
                     (FAILURES if self.path == "/__fail" else TOKEN_FAILURES).append(json.loads(body))
+                return self.answer(200, {})
+            if self.path in ("/__scopes", "/__send_as"):
+                with LOCK:
+                    if self.path == "/__scopes":
+                        SCOPES.update(json.loads(body))
+                    else:
+                        SEND_AS[:] = json.loads(body)
                 return self.answer(200, {})
             if self.path == "/__revoke":
                 with LOCK:
@@ -105,7 +151,7 @@ def make_handler(args, public_key):
                 return self.answer(failure["status"], {"error": failure["error"],
                                                        "error_description": failure.get("error_description", "")})
             grant = {"grant_type": fields.get("grant_type")}
-            refused = self.check_grant(fields, grant)
+            refused, scopes = self.check_grant(fields, grant)
             if refused:
                 grant["refused"] = refused[1]["error"]
                 with LOCK:
@@ -114,23 +160,24 @@ def make_handler(args, public_key):
             token = "ya29." + secrets.token_urlsafe(24)
             grant["token"] = token
             with LOCK:
-                TOKENS[token] = time.time() + args.expires_in
+                TOKENS[token] = (time.time() + args.expires_in, scopes)
                 GRANTS.append(grant)
             self.answer(200, {"access_token": token, "expires_in": args.expires_in, "token_type": "Bearer",
-                              "scope": SCOPE})
+                              "scope": " ".join(scopes)})
 
         def check_grant(self, fields, grant):
             if fields.get("grant_type") == "refresh_token":
                 if set(fields) != {"grant_type", "client_id", "client_secret", "refresh_token"}:
-                    return 400, {"error": "invalid_request", "error_description": "unexpected fields %s" % sorted(fields)}
+                    return (400, {"error": "invalid_request", "error_description": "unexpected fields %s" % sorted(fields)}), []
                 if fields["client_id"] != args.client_id or fields["client_secret"] != args.client_secret:
-                    return 401, {"error": "invalid_client", "error_description": "The OAuth client was not found."}
+                    return (401, {"error": "invalid_client", "error_description": "The OAuth client was not found."}), []
                 if fields["refresh_token"] != args.refresh_token:
-                    return 400, {"error": "invalid_grant", "error_description": "Token has been expired or revoked."}
-                return None
+                    return (400, {"error": "invalid_grant", "error_description": "Token has been expired or revoked."}), []
+                with LOCK:
+                    return None, list(SCOPES["refresh"])
             if fields.get("grant_type") != "urn:ietf:params:oauth:grant-type:jwt-bearer" or set(fields) != {
                     "grant_type", "assertion"}:
-                return 400, {"error": "unsupported_grant_type", "error_description": "Invalid grant_type"}
+                return (400, {"error": "unsupported_grant_type", "error_description": "Invalid grant_type"}), []
             try:
                 header_part, claims_part, signature_part = fields["assertion"].split(".")
                 header = json.loads(unb64url(header_part))
@@ -138,34 +185,31 @@ def make_handler(args, public_key):
                 public_key.verify(unb64url(signature_part), (header_part + "." + claims_part).encode(),
                                   padding.PKCS1v15(), hashes.SHA256())
             except (ValueError, InvalidSignature):
-                return 400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."}
+                return (400, {"error": "invalid_grant", "error_description": "Invalid JWT Signature."}), []
             grant["header"], grant["claims"] = header, claims
             now = time.time()
             if header.get("alg") != "RS256" or header.get("typ") != "JWT":
-                return 400, {"error": "invalid_grant", "error_description": "Invalid JWT header."}
+                return (400, {"error": "invalid_grant", "error_description": "Invalid JWT header."}), []
             if claims.get("iss") != args.service_account_email or claims.get("aud") != self.token_url():
-                return 400, {"error": "invalid_grant", "error_description": "Invalid issuer or audience."}
+                return (400, {"error": "invalid_grant", "error_description": "Invalid issuer or audience."}), []
             if not (abs(claims.get("iat", 0) - now) <= 300 and 0 < claims.get("exp", 0) - claims["iat"] <= 3600):
-                return 400, {"error": "invalid_grant",
+                return (400, {"error": "invalid_grant",
                              "error_description": "Invalid JWT: Token must be a short-lived token (60 minutes) and "
-                                                  "in a reasonable timeframe."}
-            if SCOPE not in claims.get("scope", "").split(" "):
-                return 400, {"error": "invalid_scope", "error_description": "Invalid OAuth scope."}
-            if claims.get("sub") != args.delegated_user:
-                return 401, {"error": "unauthorized_client",
+                                                  "in a reasonable timeframe."}), []
+            asked = claims.get("scope", "").split(" ")
+            if not asked or not set(asked) <= SENDING_SCOPES | SETTINGS_READING_SCOPES:
+                return (400, {"error": "invalid_scope", "error_description": "Invalid OAuth scope."}), []
+            with LOCK:
+                delegated = set(SCOPES["delegated"])
+            if claims.get("sub") != args.delegated_user or not set(asked) <= delegated:
+                return (401, {"error": "unauthorized_client",
                              "error_description": "Client is unauthorized to retrieve access tokens using this method, "
-                                                  "or client not authorized for any of the scopes requested."}
-            return None
+                                                  "or client not authorized for any of the scopes requested."}), []
+            return None, asked
 
         def send_message(self, body, upload):
-            authorization = self.headers.get("Authorization", "")
-            token = authorization[len("Bearer "):] if authorization.startswith("Bearer ") else ""
-            with LOCK:
-                live = TOKENS.get(token, 0) > time.time()
-            if not live:
-                return self.answer(401, google_error(401, "Request had invalid authentication credentials.",
-                                                     "authError", "UNAUTHENTICATED"),
-                                   [("WWW-Authenticate", 'Bearer realm="https://accounts.google.com/"')])
+            if not self.authorised(SENDING_SCOPES):
+                return
             failure = take(FAILURES)
             if failure:
                 headers = [("Retry-After", str(failure["retry_after"]))] if "retry_after" in failure else []

@@ -3,7 +3,8 @@
 
 Input: tests/data/gmail/gmail.v1.apis-guru.openapi.yaml, a byte-exact copy of shared/specs/gmail/
 (APIs.guru's OpenAPI 3.0 conversion of Google's discovery document). Output: the paths the
-plugin uses, as JSON, with the changes below, each taken from Google's own discovery document
+plugin uses (users.messages.send, and users.settings.sendAs.list for verify), as JSON, with the
+changes below, each taken from Google's own discovery document
 (gmail.v1.discovery.json, same folder) where the conversion lost it, and nothing else relaxed:
 
 1. users.messages.send takes a JSON Message: the discovery document's "request": {"$ref":
@@ -14,9 +15,9 @@ plugin uses, as JSON, with the changes below, each taken from Google's own disco
 3. Message.raw is "format": "byte", which JSON Schema validators read as standard base64; the
    discovery document describes it as "RFC 2822 formatted and base64url encoded string" and
    Gmail wants base64url. It becomes a base64url pattern.
-4. Google's error answers (400, 401, 403, 429, 500, 503) with the error document of Google's API
-   design guide ({"error": {"code", "message", "status", "errors": [{"reason", ...}]}}). The
-   conversion lists only 200.
+4. Google's error answers (400, 401, 403, 429, 500, 503; 401 and 403 for sendAs.list) with the
+   error document of Google's API design guide ({"error": {"code", "message", "status",
+   "errors": [{"reason", ...}]}}). The conversion lists only 200.
 
   gmail_spec.py INPUT OUTPUT
 """
@@ -28,6 +29,7 @@ import yaml
 
 SEND = "/gmail/v1/users/{userId}/messages/send"
 UPLOAD = "/upload/gmail/v1/users/{userId}/messages/send"
+SEND_AS = "/gmail/v1/users/{userId}/settings/sendAs"
 ERROR = {
     "type": "object", "required": ["error"],
     "properties": {"error": {"type": "object", "required": ["code", "message"], "properties": {
@@ -39,13 +41,17 @@ ERROR = {
 
 def main(source, target):
     spec = yaml.safe_load(open(source))
-    spec["paths"] = {SEND: spec["paths"][SEND]}
+    send_as = spec["paths"][SEND_AS]
+    send_as.pop("post")  # sendAs.create: not used
+    spec["paths"] = {SEND: spec["paths"][SEND], SEND_AS: send_as}
     spec["components"]["schemas"]["GoogleError"] = ERROR
     send = spec["paths"][SEND]["post"]
     error = {"description": "Google's error document",
              "content": {"application/json": {"schema": {"$ref": "#/components/schemas/GoogleError"}}}}
     for status in ("400", "401", "403", "429", "500", "503"):
         send["responses"][status] = error
+    for status in ("401", "403"):
+        send_as["get"]["responses"][status] = error
     media_types = send["requestBody"]["content"]
     upload = copy.deepcopy(spec["paths"][SEND])
     upload["post"]["operationId"] = "gmail.users.messages.send.upload"

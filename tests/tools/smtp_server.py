@@ -12,6 +12,7 @@ command to DIR/commands.log.
   --login-only         offer AUTH LOGIN but not PLAIN
   --xoauth2 USER:TOKEN also offer AUTH XOAUTH2, accepting this bearer token
   --pipelining         offer PIPELINING (RFC 2920); aiosmtpd reads pipelined commands either way
+A sender impostor@... is refused at MAIL (550 5.7.1), as relays that tie senders to accounts do.
 Recipients pick failures: tempfail@... -> 451, ratelimit@... -> 421, reject@... -> 550,
 hangup@... -> the connection is dropped at DATA, hang@... -> no answer to the message's end.
 Each MAIL line of the command log says whether the client's next commands had already
@@ -55,6 +56,8 @@ class Handler:
     async def handle_MAIL(self, server, session, envelope, address, options):
         waiting = bool(getattr(server._reader, "_buffer", b""))
         log(f"MAIL {address} tls={session.ssl is not None} pipelined={waiting}")
+        if address.split("@")[0] == "impostor":
+            return "550 5.7.1 sender address not owned by this account"
         envelope.mail_from = address
         return "250 OK"
 

@@ -151,6 +151,61 @@ TEST_F(Plugins, AWindowAndAPaceOfItsOwnWithinRangeAndZeroGoesBackToThePlugins) {
   EXPECT_FALSE(row_.requests_per_second);
 }
 
+TEST_F(Plugins, QuotaLimitsOnlyForAPluginWithAQuotaModelAndWithinRange) {
+  Input in;
+  in.provider = "fake_quota_email";
+  in.from_address = "a@example.com";
+  in.daily_limit = 500;
+  in.hourly_limit = 50;
+  apply(in, row_, *plugins_, box_, true);
+  EXPECT_EQ(row_.daily_limit, 500);
+  EXPECT_EQ(row_.hourly_limit, 50);
+  Input bad;
+  bad.daily_limit = 1000001;
+  EXPECT_EQ(error_of<InputError>([&] { apply(bad, row_, *plugins_, box_, false); }),
+            "daily_limit must be from 1 to 1000000 sends, or 0 for the plugin's default");
+  Input reset;
+  reset.hourly_limit = 0;
+  apply(reset, row_, *plugins_, box_, false);
+  EXPECT_FALSE(row_.hourly_limit);
+  EXPECT_EQ(row_.daily_limit, 500);
+
+  mailroom::db::EmailConfiguration other;
+  other.id = "00000000-0000-4000-8000-000000000002";
+  Input no_quota;
+  no_quota.provider = "fake_email";
+  no_quota.from_address = "a@example.com";
+  no_quota.daily_limit = 500;
+  EXPECT_EQ(error_of<InputError>([&] { apply(no_quota, other, *plugins_, box_, true); }),
+            "daily_limit: the plugin fake_email declares no sending quota, so there is no limit to set "
+            "(docs/queue.md, the quota gate)");
+}
+
+TEST_F(Plugins, ChangingWhatVerifyCheckedUnverifies) {
+  Input in = dsn("smtp://ada@relay.example:25");
+  in.from_address = "a@example.com";
+  in.secrets["password"] = "pw";
+  apply(in, row_, *plugins_, box_, true);
+  const auto verified = [&] {
+    row_.is_verified = true;
+    row_.verify_unchecked = {"something"};
+  };
+  verified();
+  Input same;
+  same.settings = {{"port", 25}};
+  apply(same, row_, *plugins_, box_, false);
+  EXPECT_TRUE(row_.is_verified) << "nothing changed";
+  for (auto change : {Input{}, Input{}, Input{}}) {
+    verified();
+    if (row_.smtp_port == 25) change.settings = {{"port", 2525}};
+    else if (row_.from_address == "a@example.com") change.from_address = "b@example.com";
+    else change.secrets["password"] = "pw";
+    apply(change, row_, *plugins_, box_, false);
+    EXPECT_FALSE(row_.is_verified);
+    EXPECT_TRUE(row_.verify_unchecked.empty());
+  }
+}
+
 TEST_F(Plugins, HeaderAndCommandFieldsMustBeOneLine) {
   Input in = dsn("smtp://relay.example:25");
   in.from_address = "a@example.com";

@@ -27,10 +27,11 @@ class HelloEmail final : public mailroom::EmailProvider {
     return {id};
   }
 
-  void verify() override {
+  mailroom::VerifyReport verify() override {
     // A real plugin calls its provider here; hello_email needs its token to be set.
     if (context_.secrets.count("token") == 0)
       throw mailroom::ProviderError(mailroom::ErrorKind::auth, "missing_token", "secret 'token' is not set");
+    return {};
   }
 
  private:

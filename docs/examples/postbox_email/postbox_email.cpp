@@ -72,9 +72,11 @@ class PostboxEmail final : public mailroom::EmailProvider {
   }
 
   // GET /v1/account: read-only, proves the token without sending anything.
-  void verify() override {
+  mailroom::VerifyReport verify() override {
     const auto response = call("GET", "/v1/account", "");
     if (response.status != 200) throw failure(response);
+    // Postbox has no way to ask which senders an account may use: say so rather than pass.
+    return {{"the sender " + context_.sender + ": Postbox cannot tell which senders an account may use"}};
   }
 
  private:

@@ -142,8 +142,62 @@ class GoogleWorkspace final : public mailroom::EmailProvider {
 
   // Obtains a new access token, past the cache (it may hold one from before the credentials
   // changed): proves the client and refresh token, or the service account, its delegation for
-  // the send scope and the user. Nothing is sent.
-  void verify() override { obtain(); }
+  // the send scope and the user. Then checks the sender: Gmail silently replaces a From that is
+  // neither the user nor one of its send-as aliases. Nothing is sent.
+  mailroom::VerifyReport verify() override {
+    const auto credential = obtain();
+    mailroom::VerifyReport report;
+    const std::string sender = lower(context_.sender);
+    if (sender.empty() || sender == lower(user_)) return report;
+    std::optional<std::string> token = credential.value;
+    if (account_) {
+      // The send token cannot read settings: ask for the settings scope, which the delegation
+      // may not grant.
+      try {
+        token = google_workspace::obtain(context_, token_url_, *account_, user_, google_workspace::kSettingsScope).value;
+      } catch (const ProviderError& e) {
+        if (e.kind() != ErrorKind::auth) throw;
+        token.reset();
+      }
+    }
+    mailroom::HttpResponse response;
+    if (token) {
+      mailroom::HttpRequest request{"GET", "/gmail/v1/users/me/settings/sendAs", {}, ""};
+      request.headers.add("Authorization", "Bearer " + *token);
+      response = context_.http.send(request);
+    }
+    if (!token || response.status == 403) {
+      report.unchecked.push_back(
+          "the sender " + context_.sender + " was not checked against the user's send-as aliases: " +
+          (account_ ? "domain-wide delegation does not grant the service account "
+                    : "the refresh token was not granted ") +
+          std::string(google_workspace::kSettingsScope) + "; grant it to have verify check the From address");
+      return report;
+    }
+    if (response.status != 200) throw error_of(response);
+    const json body = json::parse(response.body, nullptr, false);
+    std::vector<std::string> aliases;
+    if (body.is_object() && body.contains("sendAs") && body["sendAs"].is_array())
+      for (const auto& alias : body["sendAs"]) {
+        if (!alias.is_object() || !alias.contains("sendAsEmail") || !alias["sendAsEmail"].is_string()) continue;
+        const std::string address = alias["sendAsEmail"];
+        const bool usable = alias.value("isPrimary", false) || alias.value("verificationStatus", std::string("accepted")) == "accepted";
+        if (lower(address) == sender) {
+          if (usable) return report;
+          throw ProviderError(ErrorKind::auth, "sender_not_verified",
+                              "the sender " + context_.sender + " is a send-as alias awaiting verification: confirm it "
+                              "(Gmail settings > Accounts > Send mail as) or Gmail will send as the user instead");
+        }
+        if (usable) aliases.push_back(address);
+      }
+    std::string listed;
+    for (const auto& address : aliases) listed += (listed.empty() ? "" : ", ") + address;
+    throw ProviderError(ErrorKind::auth, "sender_not_allowed",
+                        "Gmail would replace the From address " + context_.sender +
+                            ": it is neither the user nor one of its send-as aliases (" + listed +
+                            "); add it as an alias (Gmail settings > Accounts > Send mail as) or change the "
+                            "configuration's from address");
+  }
 
  private:
   std::string raw_message(const mailroom::OutgoingEmail& email) const {
@@ -205,5 +259,5 @@ MAILROOM_EMAIL_PLUGIN(GoogleWorkspace, R"json({
                "google_service_account_encrypted": "service_account_key" },
   "credential_column": "google_oauth_token_encrypted",
   "capabilities": { "max_recipients": 100, "max_message_bytes": 36700160, "attachments": true,
-                    "quota": "daily_hourly", "sends_in_flight": 8 }
+                    "quota": "daily_hourly", "daily_limit": 2000, "sends_in_flight": 8 }
 })json")

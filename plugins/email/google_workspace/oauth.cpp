@@ -146,8 +146,8 @@ mailroom::Credential obtain(mailroom::PluginContext& context, const std::string&
 }
 
 mailroom::Credential obtain(mailroom::PluginContext& context, const std::string& token_url, const ServiceAccount& account,
-                            const std::string& user) {
-  const std::string assertion = signed_assertion(account, user, std::string(kSendScope), token_url, context.clock.now());
+                            const std::string& user, std::string_view scope) {
+  const std::string assertion = signed_assertion(account, user, std::string(scope), token_url, context.clock.now());
   return request_token(context, token_url,
                        form({{"grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer"}, {"assertion", assertion}}),
                        true);

@@ -15,6 +15,8 @@ namespace google_workspace {
 
 inline constexpr std::string_view kTokenEndpoint = "https://oauth2.googleapis.com/token";
 inline constexpr std::string_view kSendScope = "https://www.googleapis.com/auth/gmail.send";
+// The narrowest scope that reads a user's send-as aliases (users.settings.sendAs.list).
+inline constexpr std::string_view kSettingsScope = "https://www.googleapis.com/auth/gmail.settings.basic";
 
 // Unpadded base64url (RFC 4648 section 5), as JWTs and Gmail's `raw` want it.
 std::string base64url(std::string_view bytes);
@@ -40,6 +42,6 @@ std::string signed_assertion(const ServiceAccount& account, const std::string& u
 // unauthorized_client -> auth; 429, 5xx and network -> transient.
 mailroom::Credential obtain(mailroom::PluginContext& context, const std::string& token_url, const RefreshTokenGrant& grant);
 mailroom::Credential obtain(mailroom::PluginContext& context, const std::string& token_url, const ServiceAccount& account,
-                            const std::string& user);
+                            const std::string& user, std::string_view scope = kSendScope);
 
 }  // namespace google_workspace

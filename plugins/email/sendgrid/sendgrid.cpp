@@ -90,16 +90,18 @@ class SendGrid final : public mailroom::EmailProvider {
   // send mail (the Mail Send permission) and validates the request, then answers 200 without
   // delivering anything. A read-only call such as GET /v3/scopes would prove the key but not
   // that it may send, and is not in the API document this plugin is tested against.
-  void verify() override {
+  // A sandbox-mode send from the configuration's sender: SendGrid checks the key, its Mail Send
+  // permission and that the sender is a verified Sender Identity, and delivers nothing.
+  mailroom::VerifyReport verify() override {
     mailroom::OutgoingEmail probe;
     probe.id = "verify";
-    probe.message.from = {verify_from(), ""};
+    probe.message.from = {context_.sender.empty() ? std::string("verify@example.com") : context_.sender, ""};
     probe.message.to = {{"verify@example.com", ""}};
     probe.envelope.rcpt_to = {"verify@example.com"};
     probe.message.subject = "mailroom credential check (sandbox mode: never delivered)";
     probe.message.text_body = "sandbox";
     const auto response = post("/v3/mail/send", body_of(probe, true));
-    if (response.status == 200 || response.status == 202) return;
+    if (response.status == 200 || response.status == 202) return {};
     throw failure(response);
   }
 
@@ -138,10 +140,6 @@ class SendGrid final : public mailroom::EmailProvider {
   }
 
  private:
-  std::string verify_from() const {
-    return context_.config.value("verify_from", std::string("verify@example.com"));
-  }
-
   json body_of(const mailroom::OutgoingEmail& email, bool sandbox) const {
     const auto& m = email.message;
     if (email.envelope.rcpt_to.empty())
@@ -260,8 +258,7 @@ MAILROOM_EMAIL_PLUGIN(SendGrid, R"json({
       "webhook_public_key": { "type": "string", "pattern": "^[A-Za-z0-9+/]+={0,2}$", "minLength": 40,
                               "description": "the Signed Event Webhook's verification key (base64 DER), as SendGrid shows it" },
       "webhook_max_age_seconds": { "type": "integer", "minimum": 60, "maximum": 86400,
-                                   "description": "refuse a webhook request signed longer ago than this (default 600)" },
-      "verify_from": { "type": "string", "minLength": 3, "description": "the sender verify() names in its sandbox request (default verify@example.com)" }
+                                   "description": "refuse a webhook request signed longer ago than this (default 600)" }
     }
   },
   "secrets": ["api_key"],

@@ -84,6 +84,7 @@ class SmtpRelay final : public mailroom::EmailProvider {
  public:
   explicit SmtpRelay(mailroom::PluginContext& context) {
     const auto& c = context.config;
+    sender_ = context.sender;
     tls_ = c.value("tls", std::string("starttls"));
     const std::string host = c.at("host").get<std::string>();
     host_ = host;
@@ -136,7 +137,7 @@ class SmtpRelay final : public mailroom::EmailProvider {
     }
   }
 
-  void verify() override {
+  mailroom::VerifyReport verify() override {
     close();
     ensure_open(SteadyClock::now() + timeout_);  // EHLO, STARTTLS, AUTH: credentials checked
     try {
@@ -144,7 +145,23 @@ class SmtpRelay final : public mailroom::EmailProvider {
       write_all("NOOP\r\n", deadline);
       const auto reply = read_reply(deadline);
       if (reply.code / 100 != 2) throw error_for(reply);
+      mailroom::VerifyReport report;
+      if (!sender_.empty()) {
+        // A relay that ties senders to accounts (Microsoft 365, Gmail's relay) refuses a sender
+        // at MAIL FROM; a relay that checks later cannot be asked without sending.
+        write_all("MAIL FROM:" + bracketed(sender_) + "\r\n", deadline);
+        const auto mail = read_reply(deadline);
+        write_all("RSET\r\n", deadline);
+        read_reply(deadline);
+        if (mail.code / 100 != 2) {
+          const auto refused = error_for(mail);
+          throw ProviderError(refused.kind(), refused.info().code,
+                              "the relay refuses the sender " + sender_ + " (" + mail.text +
+                                  "): let these credentials send as it, or change the configuration's from address");
+        }
+      }
       last_used_ = SteadyClock::now();
+      return report;
     } catch (const ConnectionLost& lost) {
       close();
       throw ProviderError(ErrorKind::transient, "connection", lost.what);
@@ -381,7 +398,7 @@ class SmtpRelay final : public mailroom::EmailProvider {
     return ProviderError(ErrorKind::transient, "curl_" + std::to_string(static_cast<int>(code)), detail);
   }
 
-  std::string host_, url_, tls_, username_, password_, oauth_token_, ca_file_;
+  std::string host_, url_, tls_, username_, password_, oauth_token_, ca_file_, sender_;
   std::chrono::seconds timeout_{60};
   bool pipelining_allowed_ = true;
   std::optional<mailroom::dkim::SigningKey> dkim_;

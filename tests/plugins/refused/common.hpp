@@ -9,7 +9,7 @@ class MinimalEmail final : public mailroom::EmailProvider {
  public:
   explicit MinimalEmail(mailroom::PluginContext&) {}
   mailroom::SendReceipt send(const mailroom::OutgoingEmail&) override { return {"minimal"}; }
-  void verify() override {}
+  mailroom::VerifyReport verify() override { return {}; }
 };
 
 #define MINIMAL_MANIFEST(name) \

@@ -9,7 +9,7 @@ class ThrowingEmail final : public mailroom::EmailProvider {
     throw std::runtime_error("cannot reach the moon");
   }
   mailroom::SendReceipt send(const mailroom::OutgoingEmail&) override { return {}; }
-  void verify() override {}
+  mailroom::VerifyReport verify() override { return {}; }
 };
 
 MAILROOM_EMAIL_PLUGIN(ThrowingEmail, R"json({"name": "throwing_factory", "version": "1",
