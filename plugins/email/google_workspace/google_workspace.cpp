@@ -63,9 +63,8 @@ ProviderError error_of(const mailroom::HttpResponse& response) {
   const std::string code = !reason.empty() ? reason : !status.empty() ? status : std::to_string(response.status);
   const std::string said = "Gmail: " + message;
   const std::string lowered = lower(message);
-  if (reason == "dailyLimitExceeded" || reason == "quotaExceeded" ||
-      lowered.find("daily user sending limit exceeded") != std::string::npos ||
-      lowered.find("sending limit") != std::string::npos)
+  // "Daily user sending limit exceeded" and the other sending-limit messages say it in words.
+  if (reason == "dailyLimitExceeded" || reason == "quotaExceeded" || lowered.find("sending limit") != std::string::npos)
     // Google counts the limit over a rolling 24 hours and may keep the user locked out that
     // long: the queue waits the whole window unless Google says otherwise.
     return ProviderError(ErrorKind::quota, code, said + " (the user's daily sending limit; sending resumes when it resets)",
