@@ -38,7 +38,8 @@ std::string text_of(const json& event, const char* key) {
 }
 
 // "timestamp" is Unix seconds, a number in real deliveries and a string in some documented
-// examples; anything else is "not given".
+// examples; anything else, or a time past 2100 (which a time_point in nanoseconds cannot hold
+// for long: found by tests/fuzz), is "not given".
 std::chrono::system_clock::time_point time_of(const json& event) {
   const auto it = event.find("timestamp");
   long long seconds = 0;
@@ -48,7 +49,9 @@ std::chrono::system_clock::time_point time_of(const json& event) {
     const auto& s = it->get_ref<const std::string&>();
     if (std::from_chars(s.data(), s.data() + s.size(), seconds).ec != std::errc()) seconds = 0;
   }
-  return std::chrono::system_clock::time_point(std::chrono::seconds(std::max(0LL, seconds)));
+  constexpr long long kYear2100 = 4102444800;
+  if (seconds < 0 || seconds > kYear2100) seconds = 0;
+  return std::chrono::system_clock::time_point(std::chrono::seconds(seconds));
 }
 
 // sg_message_id is the X-Message-Id the send returned, then ".filter..." / ".recvd-..." and
