@@ -43,14 +43,27 @@ class NotFound : public DnsError {
 enum class PlanAction { create, update, remove, unchanged };
 std::string_view to_string(PlanAction action);
 
+// A row whose value a record-set change writes or removes: it shares the change's outcome.
+struct SetMember {
+  std::string record_id;
+  std::string value_key;  // the value's key (the row's provider_record_id once applied)
+  bool removed = false;   // the row is deleted (desired absent) rather than made active
+};
+
 struct PlannedChange {
   PlanAction action = PlanAction::unchanged;
-  std::string record_id;          // the dns_records row
-  RecordSpec record;              // desired (create, update, unchanged), or the one removed
-  std::string provider_id;        // update, remove, unchanged: the provider's record
+  std::string record_id;          // the dns_records row (empty for a record-set change)
+  RecordSpec record;              // desired (create, update, unchanged), or the one removed;
+                                  // a record-set change: the set's type, name and TTL
+  std::string provider_id;        // update, remove, unchanged: the provider's record (or set)
   std::optional<RecordSpec> held; // update: what the provider holds now
   bool adopt = false;             // unchanged: the row learns its provider id / becomes active
   bool forget = false;            // remove: the provider no longer holds it; only the row goes
+  // A record-set change (plugins declaring record_sets): the set's values after the change and
+  // now (values mailroom does not own are in both), and the rows it writes.
+  bool record_set = false;
+  std::vector<RecordSpec> set_values, set_held;
+  std::vector<SetMember> members;
 };
 
 struct Plan {
@@ -77,15 +90,21 @@ inline constexpr std::size_t kSafetyMinimumOwned = 10;
 std::string capability_refusal(RecordType type, int ttl, const DnsCapabilities& capabilities, const std::string& plugin);
 
 // Diffs desired rows against the provider's records. Throws DnsError naming each desired
-// record plugin `plugin` cannot take (capability_refusal), and refuses a plugin that declares
-// record_sets: this engine plans per record, and a record-set provider written per record
-// would lose the values of a set that mailroom does not own.
+// record plugin `plugin` cannot take (capability_refusal). For a plugin declaring record_sets
+// the diff is per set (type and name): one change writes a set whole, keeping the values
+// mailroom does not own; a row owns the value whose key (record_value_key) its
+// provider_record_id holds. Sets the provider marks untouchable (aliases, routing policies)
+// are left alone, and a desired record in one is refused naming it.
 Plan compute_plan(const std::string& zone, const std::vector<db::DnsRecordRow>& desired,
                   const std::vector<ProviderRecord>& held, const DnsCapabilities& capabilities,
                   const std::string& plugin);
 
 // The type a record is published as (SPF, DKIM, DMARC -> TXT).
 RecordType wire_type(RecordType type);
+
+// Record-set providers: the key of one value within its set (wire type, name, value and MX
+// priority; not the set's TTL), which a row keeps as its provider_record_id.
+std::string record_value_key(const RecordSpec& record);
 
 // A desired row's record, and a record written into a row (type, name, value, ttl, priority).
 RecordSpec record_of(const db::DnsRecordRow& row);

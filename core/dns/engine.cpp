@@ -182,7 +182,7 @@ ApplyReport Engine::apply(const db::DnsZoneRow& zone, const ApplyOptions& option
         set.push_back({c->action == PlanAction::create   ? ChangeAction::create
                        : c->action == PlanAction::update ? ChangeAction::update
                                                          : ChangeAction::remove,
-                       c->record, c->provider_id});
+                       c->record, c->provider_id, c->set_values, c->set_held});
       std::vector<ChangeResult> results;
       try {
         results = p->apply(z, set);
@@ -198,6 +198,13 @@ ApplyReport Engine::apply(const db::DnsZoneRow& zone, const ApplyOptions& option
       for (std::size_t i = 0; i < pending.size(); ++i) {
         const auto* c = pending[i];
         const auto& r = results[i];
+        if (!r.error && c->record_set) {
+          // Every row of the set shares the outcome; a row keeps its value's key.
+          for (const auto& m : c->members)
+            outcomes.push_back({m.record_id, m.removed ? db::DnsOutcome::Kind::deleted : db::DnsOutcome::Kind::active,
+                                m.removed ? "" : m.value_key, ""});
+          continue;
+        }
         if (!r.error) {
           outcomes.push_back({c->record_id,
                               c->action == PlanAction::remove ? db::DnsOutcome::Kind::deleted : db::DnsOutcome::Kind::active,
@@ -209,8 +216,12 @@ ApplyReport Engine::apply(const db::DnsZoneRow& zone, const ApplyOptions& option
           wait = std::max(wait, r.error->retry_after.value_or(std::chrono::seconds(1 << (attempt - 1))));
           continue;
         }
-        outcomes.push_back({c->record_id, db::DnsOutcome::Kind::failed, "", error_text(*r.error)});
-        report.errors.push_back(std::string(to_string(c->action)) + " " + describe(c->record) + ": " + error_text(*r.error));
+        if (c->record_set)
+          for (const auto& m : c->members) outcomes.push_back({m.record_id, db::DnsOutcome::Kind::failed, "", error_text(*r.error)});
+        else
+          outcomes.push_back({c->record_id, db::DnsOutcome::Kind::failed, "", error_text(*r.error)});
+        report.errors.push_back(std::string(to_string(c->action)) + " " + describe(c->record) +
+                                (c->record_set ? " (record set)" : "") + ": " + error_text(*r.error));
       }
       pending = std::move(again);
       if (!pending.empty()) std::this_thread::sleep_for(std::min(wait, options.max_wait));

@@ -7,6 +7,8 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
+#include <set>
 #include <sstream>
 #include <unordered_map>
 #include <unordered_set>
@@ -59,6 +61,29 @@ std::string record_line(const RecordSpec& r) {
   line.append(" ").append(r.name).append(" ");
   if (r.type == RecordType::MX) line.append(std::to_string(r.priority.value_or(10))).append(" ");
   return line.append(shown(r.value)).append(" ttl ").append(std::to_string(r.ttl));
+}
+
+// A record-set change: the set, then each value added (+), removed (-) or kept as it is.
+std::string set_lines(const PlannedChange& c) {
+  const char* verb = c.action == PlanAction::create ? "  + create  " : c.action == PlanAction::remove ? "  - delete  " : "  ~ update  ";
+  std::string out = verb;
+  out.append(to_string(c.record.type)).append(" ").append(c.record.name).append(" (record set, ttl ");
+  if (!c.set_held.empty() && c.set_held.front().ttl != c.record.ttl && c.action == PlanAction::update)
+    out.append(std::to_string(c.set_held.front().ttl)).append(" -> ");
+  out.append(std::to_string(c.action == PlanAction::remove ? c.set_held.front().ttl : c.record.ttl)).append(")\n");
+  const auto value_of = [](const RecordSpec& r) {
+    return r.type == RecordType::MX ? std::to_string(r.priority.value_or(10)) + " " + shown(r.value) : shown(r.value);
+  };
+  std::set<std::string> before, after;
+  for (const auto& r : c.set_held) before.insert(identity(r, false));
+  for (const auto& r : c.set_values) after.insert(identity(r, false));
+  for (const auto& r : c.set_held)
+    if (!after.count(identity(r, false))) out.append("        - ").append(value_of(r)).append("\n");
+  for (const auto& r : c.set_values) {
+    const bool kept = before.count(identity(r, false)) > 0;
+    out.append(kept ? "          " : "        + ").append(value_of(r)).append(kept ? "  (kept)\n" : "\n");
+  }
+  return out;
 }
 
 bool valid_hostname(const std::string& name) {
@@ -166,12 +191,143 @@ std::string capability_refusal(RecordType type, int ttl, const DnsCapabilities& 
   return "";
 }
 
+std::string record_value_key(const RecordSpec& r) {
+  const RecordType type = wire_type(r.type);
+  std::string key(to_string(type));
+  key.append(" ").append(normal_name(r.name)).append(" ");
+  if (type == RecordType::MX) key.append(std::to_string(r.priority.value_or(10))).append(" ");
+  return key.append(type == RecordType::CNAME || type == RecordType::MX ? normal_name(r.value) : r.value);
+}
+
+namespace {
+
+// A record set: every value of one wire type at one name.
+std::string set_key(const RecordSpec& r) {
+  return std::string(to_string(wire_type(r.type))) + " " + normal_name(r.name);
+}
+
+void finish_plan(Plan& plan, std::vector<PlannedChange>& removes, std::vector<PlannedChange>& updates,
+                 std::vector<PlannedChange>& creates, std::vector<PlannedChange>& unchanged, std::size_t touching);
+
+// compute_plan for record-set providers (see dns.hpp).
+Plan compute_set_plan(const std::string& zone, const std::vector<db::DnsRecordRow>& desired,
+                      const std::vector<ProviderRecord>& held, const std::string& plugin) {
+  struct HeldSet {
+    std::vector<const ProviderRecord*> values;
+    std::string untouchable;
+  };
+  std::map<std::string, HeldSet> sets;
+  std::unordered_set<std::string> held_keys;
+  for (const auto& r : held) {
+    auto& set = sets[set_key(r.record)];
+    set.values.push_back(&r);
+    if (!r.untouchable.empty() && set.untouchable.empty()) set.untouchable = r.untouchable;
+    if (r.untouchable.empty()) held_keys.insert(record_value_key(r.record));
+  }
+  std::map<std::string, std::vector<const db::DnsRecordRow*>> rows_by_set;
+  for (const auto& row : desired) rows_by_set[set_key(record_of(row))].push_back(&row);
+
+  Plan plan;
+  plan.zone = zone;
+  for (const auto& row : desired)
+    if (held_keys.count(row.provider_record_id)) ++plan.owned;
+  std::vector<PlannedChange> removes, updates, creates, unchanged;
+  std::string refusals;
+  std::size_t touching = 0;
+  for (const auto& [key, rows] : rows_by_set) {
+    const auto found = sets.find(key);
+    static const HeldSet kNone;
+    const HeldSet& now = found == sets.end() ? kNone : found->second;
+    const auto forget = [&](const db::DnsRecordRow& row) {
+      PlannedChange c;
+      c.action = PlanAction::remove;
+      c.forget = true;
+      c.record_id = row.id;
+      c.record = record_of(row);
+      removes.push_back(std::move(c));
+    };
+    if (!now.untouchable.empty()) {
+      for (const auto* row : rows) {
+        if (row->desired == "absent") forget(*row);
+        else refusals += "\n  " + row->record_type + " " + row->name + ": the provider holds this name and type as " +
+                         now.untouchable + ", which mailroom never changes; remove the record from mailroom or that set from the provider";
+      }
+      continue;
+    }
+    // Values rows owned and no longer want (an updated row's old value, a removed row's value).
+    std::set<std::string> wanted, released;
+    std::vector<RecordSpec> added;
+    std::optional<int> ttl;
+    for (const auto* row : rows) {
+      const RecordSpec record = record_of(*row);
+      if (row->desired == "absent") {
+        if (held_keys.count(row->provider_record_id)) released.insert(row->provider_record_id);
+        continue;
+      }
+      if (ttl && *ttl != record.ttl)
+        refusals += "\n  " + key + ": its records want TTLs " + std::to_string(*ttl) + " and " + std::to_string(record.ttl) +
+                    "; a record set has one TTL";
+      ttl = record.ttl;
+      if (wanted.insert(record_value_key(record)).second) added.push_back(record);
+      if (held_keys.count(row->provider_record_id)) released.insert(row->provider_record_id);
+    }
+    std::vector<RecordSpec> before, after;
+    std::set<std::string> after_keys;
+    for (const auto* r : now.values) {
+      before.push_back(r->record);
+      const std::string value = record_value_key(r->record);
+      if ((released.count(value) && !wanted.count(value)) || !after_keys.insert(value).second) continue;
+      after.push_back(r->record);
+    }
+    for (auto& record : added)
+      if (after_keys.insert(record_value_key(record)).second) after.push_back(record);
+    const int set_ttl = ttl.value_or(before.empty() ? 3600 : before.front().ttl);
+    for (auto& record : after) record.ttl = set_ttl;
+    for (const auto& value : released)
+      if (!wanted.count(value)) ++touching;
+
+    std::set<std::string> before_keys;
+    for (const auto& record : before) before_keys.insert(record_value_key(record));
+    const bool same = before_keys == after_keys && (before.empty() || before.front().ttl == set_ttl) &&
+                      before.size() == after.size();
+    if (same) {  // nothing to write: rows learn their values' keys, absent ones go
+      for (const auto* row : rows) {
+        if (row->desired == "absent") {
+          forget(*row);
+          continue;
+        }
+        PlannedChange c;
+        c.action = PlanAction::unchanged;
+        c.record_id = row->id;
+        c.record = record_of(*row);
+        c.provider_id = record_value_key(c.record);
+        c.adopt = row->status != "active" || row->provider_record_id != c.provider_id;
+        unchanged.push_back(std::move(c));
+      }
+      continue;
+    }
+    PlannedChange c;
+    c.record_set = true;
+    c.action = before.empty() ? PlanAction::create : after.empty() ? PlanAction::remove : PlanAction::update;
+    const RecordSpec& sample = after.empty() ? before.front() : after.front();
+    c.record = {wire_type(sample.type), sample.name, sample.value, set_ttl, std::nullopt};
+    if (!now.values.empty()) c.provider_id = now.values.front()->id;
+    c.set_values = std::move(after);
+    c.set_held = std::move(before);
+    for (const auto* row : rows)
+      c.members.push_back({row->id, record_value_key(record_of(*row)), row->desired == "absent"});
+    (c.action == PlanAction::create ? creates : c.action == PlanAction::remove ? removes : updates).push_back(std::move(c));
+  }
+  if (!refusals.empty()) throw DnsError("zone " + zone + ": plugin " + plugin + " cannot plan these records:" + refusals);
+  finish_plan(plan, removes, updates, creates, unchanged, touching);
+  return plan;
+}
+
+}  // namespace
+
 Plan compute_plan(const std::string& zone, const std::vector<db::DnsRecordRow>& desired,
                   const std::vector<ProviderRecord>& held, const DnsCapabilities& capabilities,
                   const std::string& plugin) {
-  if (capabilities.record_sets)
-    throw DnsError("zone " + zone + ": plugin " + plugin + " declares record_sets, and this engine plans per record; "
-                   "it cannot plan for that plugin yet");
   // What the provider cannot take is refused before anything is planned.
   std::string refusals;
   for (const auto& row : desired) {
@@ -182,6 +338,7 @@ Plan compute_plan(const std::string& zone, const std::vector<db::DnsRecordRow>& 
     if (!why.empty()) refusals += "\n  " + row.record_type + " " + row.name + ": " + why;
   }
   if (!refusals.empty()) throw DnsError("zone " + zone + " has records plugin " + plugin + " cannot take:" + refusals);
+  if (capabilities.record_sets) return compute_set_plan(zone, desired, held, plugin);
 
   std::unordered_map<std::string, const ProviderRecord*> by_id;
   by_id.reserve(held.size());
@@ -243,6 +400,20 @@ Plan compute_plan(const std::string& zone, const std::vector<db::DnsRecordRow>& 
     change.action = PlanAction::create;
     creates.push_back(std::move(change));
   }
+  std::size_t touching = updates.size();
+  for (const auto& c : removes)
+    if (!c.forget) ++touching;
+  finish_plan(plan, removes, updates, creates, unchanged, touching);
+  return plan;
+}
+
+namespace {
+
+// Orders the changes (removes, updates, creates, unchanged), applies the safety limit to
+// `touching` (owned records updated or removed) and sums the plan up in its checksum.
+void finish_plan(Plan& plan, std::vector<PlannedChange>& removes, std::vector<PlannedChange>& updates,
+                 std::vector<PlannedChange>& creates, std::vector<PlannedChange>& unchanged, std::size_t touching) {
+  const std::string& zone = plan.zone;
   plan.removes = removes.size();
   plan.updates = updates.size();
   plan.creates = creates.size();
@@ -250,9 +421,6 @@ Plan compute_plan(const std::string& zone, const std::vector<db::DnsRecordRow>& 
   for (auto* group : {&removes, &updates, &creates, &unchanged})
     for (auto& c : *group) plan.changes.push_back(std::move(c));
 
-  std::size_t touching = plan.updates;
-  for (const auto& c : plan.changes)
-    if (c.action == PlanAction::remove && !c.forget) ++touching;
   if (plan.owned >= kSafetyMinimumOwned && static_cast<double>(touching) > kMaxChangeShare * static_cast<double>(plan.owned)) {
     plan.unsafe = true;
     plan.unsafe_reason = "the plan updates or deletes " + std::to_string(touching) + " of the " +
@@ -262,15 +430,21 @@ Plan compute_plan(const std::string& zone, const std::vector<db::DnsRecordRow>& 
 
   std::string canonical;
   canonical.reserve(plan.changes.size() * 96);
-  for (const auto& c : plan.changes)
+  for (const auto& c : plan.changes) {
     canonical += std::string(to_string(c.action)) + '\x1e' + c.record_id + '\x1e' + c.provider_id + '\x1e' +
-                 identity(c.record, true) + '\x1e' + (c.adopt ? "a" : "") + (c.forget ? "f" : "") + '\n';
+                 identity(c.record, true) + '\x1e' + (c.adopt ? "a" : "") + (c.forget ? "f" : "");
+    for (const auto& v : c.set_values) canonical += '\x1d' + identity(v, true);
+    for (const auto& v : c.set_held) canonical += '\x1c' + identity(v, true);
+    for (const auto& m : c.members) canonical += '\x1b' + m.record_id + (m.removed ? "-" : "+");
+    canonical += '\n';
+  }
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   EVP_Digest(canonical.data(), canonical.size(), digest, &length, EVP_sha256(), nullptr);
   plan.checksum = hex(digest, 8);
-  return plan;
 }
+
+}  // namespace
 
 nlohmann::json Plan::to_json() const {
   nlohmann::json changes_json = nlohmann::json::array();
@@ -286,6 +460,20 @@ nlohmann::json Plan::to_json() const {
     if (c.held) j["held"] = {{"value", c.held->value}, {"ttl", c.held->ttl}};
     if (c.adopt) j["adopt"] = true;
     if (c.forget) j["forget"] = true;
+    if (c.record_set) {
+      // The set whole: every value after the change and now, and the rows it writes.
+      const auto values = [](const std::vector<RecordSpec>& records) {
+        nlohmann::json out = nlohmann::json::array();
+        for (const auto& r : records) out.push_back(r.type == RecordType::MX ? std::to_string(r.priority.value_or(10)) + " " + r.value : r.value);
+        return out;
+      };
+      j.erase("value");
+      j.erase("record_id");
+      j["record_set"] = {{"values", values(c.set_values)}, {"held", values(c.set_held)}};
+      if (!c.set_held.empty()) j["record_set"]["held_ttl"] = c.set_held.front().ttl;
+      j["record_ids"] = nlohmann::json::array();
+      for (const auto& m : c.members) j["record_ids"].push_back(m.record_id);
+    }
     changes_json.push_back(std::move(j));
   }
   return {{"zone", zone},           {"checksum", checksum},     {"owned", owned},
@@ -299,6 +487,10 @@ std::string Plan::to_text() const {
   out << "Plan for " << zone << " (" << owned << " records owned by mailroom)\n";
   std::size_t adoptions = 0;
   for (const auto& c : changes) {
+    if (c.record_set) {
+      out << set_lines(c);
+      continue;
+    }
     switch (c.action) {
       case PlanAction::remove:
         out << "  - delete  " << record_line(c.record) << (c.forget ? "  (already gone at the provider)" : "") << "\n";

@@ -18,10 +18,15 @@ struct Zone {
   std::string name;  // "example.com", no trailing dot
 };
 
-// A record as the provider holds it.
+// A record as the provider holds it. A record-set provider lists one per value, each with its
+// set's id.
 struct ProviderRecord {
-  std::string id;  // the provider's record id (or a stable synthetic key for record-set APIs)
+  std::string id;  // the provider's record id, or its record set's
   RecordSpec record;
+  // Non-empty: why mailroom must never write this record's set, named for people ("an alias
+  // to ...", "weighted routing, set identifier 'blue'"). The host leaves it alone and refuses
+  // a desired record that would have to change it.
+  std::string untouchable{};  // (braces: code written before this member compiles warning-free)
 };
 
 enum class ChangeAction { create, update, remove };
@@ -30,6 +35,11 @@ struct Change {
   ChangeAction action = ChangeAction::create;
   RecordSpec record;         // the desired record (create, update) or the one to remove
   std::string provider_id;   // the provider's id of the existing record (update, remove)
+  // Record-set providers (capability record_sets) get one change per set: `record` holds its
+  // name, type and TTL; `values` every value it holds after the change (empty when removed),
+  // values mailroom does not own included; `held` every value it holds now (update, remove).
+  std::vector<RecordSpec> values{};
+  std::vector<RecordSpec> held{};
 };
 
 // Applied in order; the host puts removals before creations.
@@ -46,7 +56,7 @@ struct DnsCapabilities {
   std::vector<RecordType> record_types;  // the types apply() accepts
   std::size_t max_batch_size = 1;        // changes per apply() call
   double requests_per_second = 0;        // 0 = undeclared
-  bool record_sets = false;              // the provider groups values by name and type
+  bool record_sets = false;              // the provider writes every value of a name and type together
   int min_ttl = 1;                       // TTLs apply() accepts, in seconds
   int max_ttl = 2147483647;
 };

@@ -69,8 +69,9 @@
 // and the email capability "sends_in_flight"; 4: DeliveryEvent's email_id and group, and the
 // event types accepted, dropped and unsubscribed; 5: PluginContext::credentials and the
 // manifest's "credential_column"; 6: verify() returns a VerifyReport, PluginContext::sender,
-// the email capabilities "daily_limit" and "hourly_limit").
-#define MAILROOM_ABI_VERSION 6
+// the email capabilities "daily_limit" and "hourly_limit"; 7: record sets in Change (values,
+// held) and ProviderRecord::untouchable).
+#define MAILROOM_ABI_VERSION 7
 
 #if defined(__clang__)
 #define MAILROOM_DETAIL_COMPILER_FAMILY "clang"

@@ -1,5 +1,5 @@
 // What a DNS plugin declares, as the engine enforces it: record_types, min_ttl / max_ttl and
-// record_sets, each refusal naming the capability and the plugin.
+// record_sets (planned per set), each refusal naming the capability and the plugin.
 #include "dns.hpp"
 
 #include <gtest/gtest.h>
@@ -47,16 +47,13 @@ TEST(DnsCapabilities, RecordTypesAndTtlsAreRefusedByCapabilityAndPlugin) {
   EXPECT_EQ(mailroom::dns::compute_plan("example.test", {row("TXT", 300)}, {}, txt_only(), "p").creates, 1u);
 }
 
-TEST(DnsCapabilities, APluginDeclaringRecordSetsIsNotPlannedPerRecord) {
+TEST(DnsCapabilities, APluginDeclaringRecordSetsIsPlannedPerSet) {
   auto sets = txt_only();
   sets.record_sets = true;
-  try {
-    mailroom::dns::compute_plan("example.test", {row("TXT", 300)}, {}, sets, "p");
-    FAIL() << "planned per record for a record-set provider";
-  } catch (const mailroom::dns::DnsError& e) {
-    EXPECT_STREQ(e.what(), "zone example.test: plugin p declares record_sets, and this engine plans per record; it "
-                           "cannot plan for that plugin yet");
-  }
+  const auto plan = mailroom::dns::compute_plan("example.test", {row("TXT", 300)}, {}, sets, "p");
+  ASSERT_EQ(plan.changes.size(), 1u);
+  EXPECT_TRUE(plan.changes[0].record_set);
+  EXPECT_EQ(plan.creates, 1u);
 }
 
 }  // namespace
