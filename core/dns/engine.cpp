@@ -92,11 +92,20 @@ std::shared_ptr<DnsProvider> Engine::provider(const db::DnsZoneRow& zone, DnsCap
 
 Zone Engine::provider_zone(DnsProvider& provider, const db::DnsZoneRow& zone, bool remember) {
   const auto zones = provider.list_zones();
+  std::vector<Zone> named;
   for (const auto& z : zones)
-    if (z.name == zone.name) {
-      if (remember) remember_provider_zone(zone, z);
-      return z;
-    }
+    if (z.name == zone.name) named.push_back(z);
+  if (named.size() > 1) {
+    // Which one mailroom should write is not for it to guess.
+    std::string ids;
+    for (const auto& z : named) ids += (ids.empty() ? "" : ", ") + z.id;
+    throw DnsError("the " + zone.provider + " account holds " + std::to_string(named.size()) + " zones named " + zone.name +
+                   " (" + ids + "): delete the extra one, or keep it out of what the credentials can list");
+  }
+  if (named.size() == 1) {
+    if (remember) remember_provider_zone(zone, named.front());
+    return named.front();
+  }
   std::string seen;
   for (const auto& z : zones) seen += (seen.empty() ? "" : ", ") + z.name;
   throw DnsError("the " + zone.provider + " account does not hold zone " + zone.name + " (it holds: " +

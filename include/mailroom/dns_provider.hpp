@@ -48,6 +48,7 @@ using ChangeSet = std::vector<Change>;
 struct ChangeResult {
   std::string provider_id;           // the id the record has now (create, update)
   std::optional<ErrorInfo> error;    // set when this change failed
+  std::string note{};                // for people, when it applied: e.g. when the provider had it in sync
 };
 
 // What a DNS provider supports, declared in its manifest's "capabilities" (plugin.hpp).

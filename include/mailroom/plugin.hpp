@@ -70,7 +70,7 @@
 // event types accepted, dropped and unsubscribed; 5: PluginContext::credentials and the
 // manifest's "credential_column"; 6: verify() returns a VerifyReport, PluginContext::sender,
 // the email capabilities "daily_limit" and "hourly_limit"; 7: record sets in Change (values,
-// held) and ProviderRecord::untouchable).
+// held), ProviderRecord::untouchable and ChangeResult::note).
 #define MAILROOM_ABI_VERSION 7
 
 #if defined(__clang__)
