@@ -2,6 +2,7 @@
 #include "commands.hpp"
 #include "db.hpp"
 #include "dns.hpp"
+#include "email_config.hpp"
 #include "plugin_host.hpp"
 #include "resolver.hpp"
 
@@ -21,6 +22,7 @@ using nlohmann::json;
 
 struct Options {
   std::string user, zone, provider, plugin, secret_name, secret_file, secret_env;
+  std::vector<std::string> secrets;  // NAME, NAME=file:PATH, NAME=env:VAR
   std::vector<std::string> settings;
   bool secret_stdin = false;
   std::string type, name, value, record_id;
@@ -63,22 +65,27 @@ int zones_add(const Globals& globals, const Options& o) {
   input.name = o.zone;
   input.provider = o.provider;
   input.plugin = o.plugin;
+  const auto* plugin = s.host.find(o.plugin.empty() ? o.provider : o.plugin);
   for (const auto& kv : o.settings) {
     const auto eq = kv.find('=');
     if (eq == std::string::npos || eq == 0) throw dns::DnsError("--setting takes key=value, got '" + kv.substr(0, eq) + "'");
-    input.settings[kv.substr(0, eq)] = kv.substr(eq + 1);
+    // Typed as the plugin's schema declares it (change_wait_seconds=30 is the number 30).
+    input.settings[kv.substr(0, eq)] = plugin ? email_config::setting_value(plugin->manifest, kv.substr(0, eq), kv.substr(eq + 1))
+                                              : json(kv.substr(eq + 1));
   }
   std::optional<std::string> given;
   try {
     given = read_secret({o.secret_stdin, o.secret_file, o.secret_env});
+    input.secrets = read_named_secrets(o.secrets);
   } catch (const std::invalid_argument& e) {
     throw dns::DnsError(e.what());
   }
+  if (given && !input.secrets.empty())
+    throw dns::DnsError("give secrets either with --secret NAME=... or with one --secret-stdin/--secret-file/--secret-env");
   if (given) {
     const std::string& secret = *given;
     std::string name = o.secret_name;
     if (name.empty()) {
-      const auto* plugin = s.host.find(o.plugin.empty() ? o.provider : o.plugin);
       if (plugin && plugin->manifest.secrets.size() == 1) name = plugin->manifest.secrets.front();
       else throw dns::DnsError("--secret-name is needed: say which of the plugin's secrets this is");
     }
@@ -163,6 +170,7 @@ int apply(const Globals& globals, const Options& o) {
   } else {
     std::cout << report.plan.to_text() << "Applied " << report.applied << ", failed " << report.failed << ".\n";
     for (const auto& e : report.errors) std::cout << "  failed: " << e << "\n";
+    for (const auto& n : report.notes) std::cout << "  " << n << "\n";
   }
   return report.failed == 0 ? 0 : 1;
 }
@@ -221,6 +229,9 @@ void add_dns_commands(CLI::App& app, const Globals& globals, Action& action) {
   zadd->add_option("--provider", o->provider, "cloudflare | route53 | azure_dns")->required();
   zadd->add_option("--plugin", o->plugin, "Another DNS plugin that speaks for the provider (default: the provider's own)");
   zadd->add_option("--setting", o->settings, "A plugin setting, key=value (repeatable)");
+  zadd->add_option("--secret", o->secrets,
+                   "A secret the plugin declares: NAME reads it from stdin, NAME=file:PATH from a file, NAME=env:VAR "
+                   "from a variable (repeatable: e.g. route53's access_key_id and secret_access_key; stored encrypted)");
   zadd->add_option("--secret-name", o->secret_name, "Which plugin secret the given secret is (default: its only one)");
   zadd->add_flag("--secret-stdin", o->secret_stdin, "Read the secret (e.g. the API token) from stdin");
   zadd->add_option("--secret-file", o->secret_file, "Read the secret from this file");

@@ -139,6 +139,7 @@ struct ApplyReport {
   std::size_t applied = 0;  // changes that succeeded (adoptions and forgets included)
   std::size_t failed = 0;
   std::vector<std::string> errors;  // one line per failed change: "TXT a.example.com: message"
+  std::vector<std::string> notes;   // what the plugin said about applied changes, each once
 };
 
 enum class ValidationStatus { valid, mismatch, missing, error };

@@ -3,6 +3,7 @@
 #include "providers.hpp"
 
 #include <arpa/inet.h>
+#include <openssl/evp.h>
 
 #include <algorithm>
 #include <cstring>
@@ -18,6 +19,34 @@ std::string secrets_ad(const std::string& zone_id) {
 }
 
 bool retryable(ErrorKind kind) { return kind == ErrorKind::rate_limited || kind == ErrorKind::transient; }
+
+// A read of the provider (zones, records), tried again like a change when it is rate limited
+// or fails transiently: the provider's Retry-After, else 1, 2, 4 s, at most ApplyOptions' wait.
+template <class Read>
+auto patiently(Read&& read, const ApplyOptions& options = {}) {
+  for (int attempt = 1;; ++attempt) {
+    try {
+      return read();
+    } catch (const ProviderError& e) {
+      if (!retryable(e.kind()) || attempt >= options.max_attempts) throw;
+      std::this_thread::sleep_for(
+          std::min(e.info().retry_after.value_or(std::chrono::seconds(1 << (attempt - 1))), options.max_wait));
+    }
+  }
+}
+
+// What identifies the account a zone is reached through: its plugin's settings (the endpoint)
+// and its credentials, as a SHA-256 digest (a pacer's key, kept in memory only).
+std::string credentials_digest(const json& settings, const std::map<std::string, std::string>& secrets) {
+  const std::string text = settings.dump() + '\x1e' + json(secrets).dump();
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(text.data(), text.size(), digest, &length, EVP_sha256(), nullptr);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < length; ++i) out += {hex[digest[i] >> 4], hex[digest[i] & 15]};
+  return out;
+}
 
 std::string describe(const RecordSpec& r) { return std::string(to_string(r.type)) + " " + r.name; }
 
@@ -81,7 +110,10 @@ std::shared_ptr<DnsProvider> Engine::provider(const db::DnsZoneRow& zone, DnsCap
     secrets = json::parse(box_->open(zone.secrets_encrypted, secrets_ad(zone.id))).get<std::map<std::string, std::string>>();
   }
   try {
-    auto provider = providers::make_dns_provider(plugins_, zone.plugin_name(), zone.settings, std::move(secrets), zone.id);
+    // One pace per account, not per zone: zones reached with the same credentials share it
+    // (Route 53 limits an account, Cloudflare a token). The key is a digest, never the secret.
+    auto provider = providers::make_dns_provider(plugins_, zone.plugin_name(), zone.settings, secrets,
+                                                 zone.plugin_name() + ":" + credentials_digest(zone.settings, secrets));
     if (capabilities)
       *capabilities = std::get<DnsCapabilities>(plugins_.find(zone.plugin_name())->manifest.parsed_capabilities);
     return provider;
@@ -91,7 +123,7 @@ std::shared_ptr<DnsProvider> Engine::provider(const db::DnsZoneRow& zone, DnsCap
 }
 
 Zone Engine::provider_zone(DnsProvider& provider, const db::DnsZoneRow& zone, bool remember) {
-  const auto zones = provider.list_zones();
+  const auto zones = patiently([&] { return provider.list_zones(); });
   std::vector<Zone> named;
   for (const auto& z : zones)
     if (z.name == zone.name) named.push_back(z);
@@ -148,7 +180,8 @@ Plan Engine::plan(const db::DnsZoneRow& zone) {
   DnsCapabilities capabilities;
   auto p = provider(zone, &capabilities);
   const Zone z = provider_zone(*p, zone);
-  return compute_plan(zone.name, db::DnsRecords(pool_).list(zone.id), p->list_records(z), capabilities, zone.plugin_name());
+  return compute_plan(zone.name, db::DnsRecords(pool_).list(zone.id), patiently([&] { return p->list_records(z); }),
+                      capabilities, zone.plugin_name());
 }
 
 ApplyReport Engine::apply(const db::DnsZoneRow& zone, const ApplyOptions& options, const std::string& actor_id) {
@@ -156,7 +189,8 @@ ApplyReport Engine::apply(const db::DnsZoneRow& zone, const ApplyOptions& option
   auto p = provider(zone, &capabilities);
   const Zone z = provider_zone(*p, zone, false);  // remembered once the plan is accepted: a refusal writes nothing
   ApplyReport report;
-  report.plan = compute_plan(zone.name, db::DnsRecords(pool_).list(zone.id), p->list_records(z), capabilities, zone.plugin_name());
+  report.plan = compute_plan(zone.name, db::DnsRecords(pool_).list(zone.id),
+                             patiently([&] { return p->list_records(z); }, options), capabilities, zone.plugin_name());
   const Plan& plan = report.plan;
   if (!options.plan_checksum.empty() && options.plan_checksum != plan.checksum)
     throw DnsError("zone " + zone.name + " changed since the plan you reviewed (checksum " + options.plan_checksum +
@@ -207,6 +241,9 @@ ApplyReport Engine::apply(const db::DnsZoneRow& zone, const ApplyOptions& option
       for (std::size_t i = 0; i < pending.size(); ++i) {
         const auto* c = pending[i];
         const auto& r = results[i];
+        if (!r.error && !r.note.empty() &&
+            std::find(report.notes.begin(), report.notes.end(), r.note) == report.notes.end())
+          report.notes.push_back(r.note);
         if (!r.error && c->record_set) {
           // Every row of the set shares the outcome; a row keeps its value's key.
           for (const auto& m : c->members)
@@ -323,7 +360,8 @@ nlohmann::json to_json(const db::DnsRecordRow& r) {
 }
 
 nlohmann::json to_json(const ApplyReport& report) {
-  return {{"plan", report.plan.to_json()}, {"applied", report.applied}, {"failed", report.failed}, {"errors", report.errors}};
+  return {{"plan", report.plan.to_json()}, {"applied", report.applied}, {"failed", report.failed},
+          {"errors", report.errors}, {"notes", report.notes}};
 }
 
 nlohmann::json to_json(const std::vector<ValidationResult>& results) {

@@ -68,6 +68,21 @@ class Guard {
   std::vector<std::string> secrets_;
 };
 
+// The plugin's HTTP client with the host's hook (its pace) before every request.
+class HookedHttpClient final : public HttpClient {
+ public:
+  HookedHttpClient(std::unique_ptr<HttpClient> inner, std::function<void()> before)
+      : inner_(std::move(inner)), before_(std::move(before)) {}
+  HttpResponse send(const HttpRequest& request) override {
+    before_();
+    return inner_->send(request);
+  }
+
+ private:
+  std::unique_ptr<HttpClient> inner_;
+  std::function<void()> before_;
+};
+
 class GuardedEmailProvider final : public EmailProvider {
  public:
   GuardedEmailProvider(Guard guard, std::unique_ptr<Instance<EmailProvider>> instance)
@@ -283,6 +298,8 @@ std::unique_ptr<Instance<Provider>> prepare(const Manifest& manifest,
   http.total_timeout = settings.http_timeout;
   http.user_agent = "mailroom/" + manifest.name;
   instance->http = make_http_client(std::move(http));
+  if (settings.before_request)
+    instance->http = std::make_unique<HookedHttpClient>(std::move(instance->http), std::move(settings.before_request));
   instance->credentials = settings.credentials ? settings.credentials : make_memory_credential_cache();
   LogSink sink = settings.log_sink;
   if (!sink) {

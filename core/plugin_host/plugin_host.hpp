@@ -13,6 +13,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -97,6 +98,8 @@ struct ProviderSettings {
   // Shared with the configuration's other provider objects; empty: one of its own, in memory.
   std::shared_ptr<CredentialCache> credentials;
   std::string sender;  // email: the configuration's From address (PluginContext::sender)
+  // Called before each request the plugin sends through PluginContext::http (the host's pace).
+  std::function<void()> before_request;
   std::chrono::milliseconds http_timeout{30'000};
 };
 

@@ -129,28 +129,6 @@ class PacedEmailProvider final : public EmailProvider {
   std::shared_ptr<Pacer> pacer_;
 };
 
-class PacedDnsProvider final : public DnsProvider {
- public:
-  PacedDnsProvider(std::shared_ptr<DnsProvider> inner, std::shared_ptr<Pacer> pacer)
-      : inner_(std::move(inner)), pacer_(std::move(pacer)) {}
-
-  std::vector<Zone> list_zones() override {
-    pacer_->wait();
-    return inner_->list_zones();
-  }
-  std::vector<ProviderRecord> list_records(const Zone& zone) override {
-    pacer_->wait();
-    return inner_->list_records(zone);
-  }
-  std::vector<ChangeResult> apply(const Zone& zone, const ChangeSet& changes) override {
-    pacer_->wait();
-    return inner_->apply(zone, changes);
-  }
-
- private:
-  std::shared_ptr<DnsProvider> inner_;
-  std::shared_ptr<Pacer> pacer_;
-};
 
 }  // namespace
 
@@ -206,15 +184,16 @@ std::shared_ptr<DnsProvider> make_dns_provider(const plugin_host::PluginHost& ho
   plugin_host::ProviderSettings provider_settings;
   provider_settings.config = settings;
   provider_settings.secrets = std::move(secrets);
-  std::shared_ptr<DnsProvider> provider;
+  // Paced per HTTP request, not per call: one list_records reads many pages, one apply sends
+  // several batches and polls, and the provider's limit counts requests.
+  const auto& caps = std::get<DnsCapabilities>(plugin.manifest.parsed_capabilities);
+  if (caps.requests_per_second > 0 && !pacing_key.empty())
+    provider_settings.before_request = [pacer = pacer_for("dns:" + pacing_key, caps.requests_per_second)] { pacer->wait(); };
   try {
-    provider = host.create_dns_provider(plugin_name, std::move(provider_settings));
+    return host.create_dns_provider(plugin_name, std::move(provider_settings));
   } catch (const plugin_host::PluginError& e) {
     throw ProviderError(ErrorKind::permanent, "plugin_error", e.what());
   }
-  const auto& caps = std::get<DnsCapabilities>(plugin.manifest.parsed_capabilities);
-  if (caps.requests_per_second <= 0 || pacing_key.empty()) return provider;
-  return std::make_shared<PacedDnsProvider>(std::move(provider), pacer_for("dns:" + pacing_key, caps.requests_per_second));
 }
 
 std::string email_refusal(const OutgoingEmail& email, std::size_t encoded_bytes, const plugin_host::Manifest& plugin) {

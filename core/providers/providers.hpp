@@ -1,7 +1,7 @@
 // The one place that builds provider objects from stored configurations, for the queue,
 // the DNS engine, the API and the CLI alike: the plugin a row names (it must be loaded),
-// its settings and the secrets it declares, and the host's policy around every call that
-// reaches the provider (pacing to the manifest's requests_per_second). Also the central
+// its settings and the secrets it declares, and the host's pace to the manifest's
+// requests_per_second (an email provider's calls; a DNS provider's HTTP requests). Also the central
 // check of what an email plugin declares it can send (DNSControl's
 // checkProviderCapabilities): each refusal names the capability and the plugin.
 #pragma once
@@ -38,7 +38,8 @@ std::shared_ptr<CredentialCache> stored_credential_cache(db::Pool& pool, const c
                                                          const std::string& configuration_id, const std::string& column);
 
 // A provider for a DNS zone's plugin with the given settings and secrets; `pacing_key`
-// (the zone's id; empty: unpaced) shares one pace among every provider of that zone.
+// (the account's: the engine gives a digest of the zone's settings and credentials; empty:
+// unpaced) shares one pace among the HTTP requests of every provider with that key.
 // Throws ProviderError{permanent} as above.
 std::shared_ptr<DnsProvider> make_dns_provider(const plugin_host::PluginHost& host, const std::string& plugin,
                                                const nlohmann::json& settings,

@@ -72,6 +72,19 @@ class Route53Mock {
   void fail(const std::string& code, int count = 1) {
     control("POST", "/__fail", nlohmann::json{{"code", code}, {"count", count}}.dump());
   }
+  // The zone's sets as zone-file lines for Knot (tests/support/dns_server.hpp), the zone's own
+  // NS and SOA left out: what Route 53 would serve. TXT values are already quoted strings.
+  static std::string zone_file_lines(const nlohmann::json& sets) {
+    std::string out;
+    for (const auto& s : sets) {
+      const std::string type = s["Type"];
+      if (type == "NS" || type == "SOA" || !s.contains("ResourceRecords")) continue;
+      for (const auto& value : s["ResourceRecords"])
+        out += s["Name"].get<std::string>() + " " + std::to_string(s["TTL"].get<int>()) + " " + type + " " +
+               value.get<std::string>() + "\n";
+    }
+    return out;
+  }
   void insync_after(int polls) { control("POST", "/__insync", nlohmann::json{{"polls", polls}}.dump()); }
   // Record sets added as they are (aliases, weighted sets), in Route 53's JSON shape.
   void seed(const std::string& zone, const nlohmann::json& sets) {

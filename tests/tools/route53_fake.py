@@ -29,7 +29,8 @@ Test control (not signed):
   POST /__seed      {"zone": name, "sets": [ResourceRecordSet as JSON]}: sets added as they are
                     (aliases, weighted sets), bypassing the checks
   GET  /__sets/<zone>  the zone's record sets as JSON
-  GET  /__requests  every signed request: {"method", "path", "at" (Unix seconds), "records"}
+  GET  /__requests  every signed request: {"method", "path", "at" (Unix seconds), "operation",
+                    "records" (changes), "failed" (the code /__fail made it answer)}
   GET  /__violations  what failed the checks
 """
 import argparse
@@ -326,6 +327,7 @@ def make_handler(args, model):
                 failure = FAILURES[0] if FAILURES and (FAILURES[0]["code"] != "PriorRequestNotComplete" or
                                                       name == "ChangeResourceRecordSets") else None
                 if failure:
+                    REQUESTS[-1]["failed"] = failure["code"]
                     failure["count"] -= 1
                     if failure["count"] <= 0:
                         FAILURES.pop(0)
