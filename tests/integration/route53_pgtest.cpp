@@ -145,3 +145,32 @@ TEST_F(Route53EndToEnd, TwoZonesOfOneAccountShareOnePaceAndThrottlingIsWaitedOut
 }
 
 }  // namespace
+
+namespace {
+
+// Two hosted zones of one name (a public one made twice, or a private one listed too): which one
+// to write is not mailroom's guess, so planning refuses naming both.
+TEST(Route53Zones, TwoHostedZonesOfOneNameAreRefusedByName) {
+  mailroom::testing::Route53Mock mock({.zones = {"example.test", "example.test"}});
+  const std::string url = mailroom::testing::fresh_database();
+  std::ostringstream progress;
+  mailroom::migrate::Migrator(url, mailroom::migrate::embedded_migrations(), progress).up();
+  mailroom::db::Pool pool(url, 1);
+  const auto user = mailroom::db::Users(pool).create("ada@example.test", "Ada", false).id;
+  mailroom::plugin_host::PluginHost host;
+  host.load_directory(MAILROOM_PLUGIN_DIR);
+  const mailroom::crypto::SecretBox box(mailroom::crypto::KeyRing::parse(mailroom::crypto::generate_key_entry("k1"), "t"));
+  mailroom::dns::Engine engine(pool, host, &box);
+  mailroom::dns::ZoneInput input{user, "example.test", "route53", "", mock.settings(), mock.secrets()};
+  const auto zone = engine.add_zone(input, user);
+  try {
+    engine.plan(zone);
+    FAIL() << "planned for a zone of an ambiguous name";
+  } catch (const mailroom::dns::DnsError& e) {
+    EXPECT_STREQ(e.what(), "the route53 account holds 2 zones named example.test (Z0000000000000000001, "
+                           "Z0000000000000000002): delete the extra one, or keep it out of what the credentials can list");
+  }
+  EXPECT_EQ(mock.violations(), "");
+}
+
+}  // namespace
