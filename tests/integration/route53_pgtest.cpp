@@ -23,6 +23,24 @@ using mailroom::testing::quote;
 using mailroom::testing::run_command;
 using nlohmann::json;
 
+// The DNS engine on a migrated database with one user and the built plugins.
+struct EngineOn {
+  explicit EngineOn(const std::string& url) : pool(migrated(url), 2) {
+    host.load_directory(MAILROOM_PLUGIN_DIR);
+    user = mailroom::db::Users(pool).create("ada@example.test", "Ada", false).id;
+  }
+  static const std::string& migrated(const std::string& url) {
+    std::ostringstream progress;
+    mailroom::migrate::Migrator(url, mailroom::migrate::embedded_migrations(), progress).up();
+    return url;
+  }
+  mailroom::db::Pool pool;
+  mailroom::plugin_host::PluginHost host;
+  const mailroom::crypto::SecretBox box{mailroom::crypto::KeyRing::parse(mailroom::crypto::generate_key_entry("k1"), "t")};
+  mailroom::dns::Engine engine{pool, host, &box};
+  std::string user;
+};
+
 class Route53EndToEnd : public ::testing::Test {
  protected:
   CommandResult mailroom(const std::string& args) {
@@ -84,14 +102,9 @@ TEST_F(Route53EndToEnd, EmailSetupPlanApplyValidateKeepingAnotherToolsTxtValue) 
 // Route 53 allows 5 requests a second per account: two zones of one account share the pace, and
 // a throttled batch is sent again after the time Route 53 asks for.
 TEST_F(Route53EndToEnd, TwoZonesOfOneAccountShareOnePaceAndThrottlingIsWaitedOut) {
-  std::ostringstream progress;
-  mailroom::migrate::Migrator(url_, mailroom::migrate::embedded_migrations(), progress).up();
-  mailroom::db::Pool pool(url_, 2);
-  const auto user = mailroom::db::Users(pool).create("ada@example.test", "Ada", false).id;
-  mailroom::plugin_host::PluginHost host;
-  host.load_directory(MAILROOM_PLUGIN_DIR);
-  const mailroom::crypto::SecretBox box(mailroom::crypto::KeyRing::parse(mailroom::crypto::generate_key_entry("k1"), "t"));
-  mailroom::dns::Engine engine(pool, host, &box);
+  EngineOn db(url_);
+  auto& engine = db.engine;
+  const auto& user = db.user;
   std::vector<mailroom::db::DnsZoneRow> zones;
   for (const std::string name : {"example.test", "other.test"}) {
     mailroom::dns::ZoneInput input{user, name, "route53", "", mock_.settings(), mock_.secrets()};
@@ -152,15 +165,9 @@ namespace {
 // to write is not mailroom's guess, so planning refuses naming both.
 TEST(Route53Zones, TwoHostedZonesOfOneNameAreRefusedByName) {
   mailroom::testing::Route53Mock mock({.zones = {"example.test", "example.test"}});
-  const std::string url = mailroom::testing::fresh_database();
-  std::ostringstream progress;
-  mailroom::migrate::Migrator(url, mailroom::migrate::embedded_migrations(), progress).up();
-  mailroom::db::Pool pool(url, 1);
-  const auto user = mailroom::db::Users(pool).create("ada@example.test", "Ada", false).id;
-  mailroom::plugin_host::PluginHost host;
-  host.load_directory(MAILROOM_PLUGIN_DIR);
-  const mailroom::crypto::SecretBox box(mailroom::crypto::KeyRing::parse(mailroom::crypto::generate_key_entry("k1"), "t"));
-  mailroom::dns::Engine engine(pool, host, &box);
+  EngineOn db(mailroom::testing::fresh_database());
+  auto& engine = db.engine;
+  const auto& user = db.user;
   mailroom::dns::ZoneInput input{user, "example.test", "route53", "", mock.settings(), mock.secrets()};
   const auto zone = engine.add_zone(input, user);
   try {

@@ -259,7 +259,9 @@ MAILROOM_EMAIL_PLUGIN(SendGrid, R"json({
       "webhook_public_key": { "type": "string", "pattern": "^[A-Za-z0-9+/]+={0,2}$", "minLength": 40,
                               "description": "the Signed Event Webhook's verification key (base64 DER), as SendGrid shows it" },
       "webhook_max_age_seconds": { "type": "integer", "minimum": 60, "maximum": 86400,
-                                   "description": "refuse a webhook request signed longer ago than this (default 600)" }
+                                   "description": "refuse a webhook request signed longer ago than this (default 600)" },
+      "verify_from": { "type": "string",
+                       "description": "ignored: verify sends from the configuration's from address (kept so stored configurations stay valid)" }
     }
   },
   "secrets": ["api_key"],
