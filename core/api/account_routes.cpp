@@ -1,5 +1,6 @@
 // /v1/suppressions, /v1/quota, /v1/audit-logs: what belongs to the caller's account.
 #include "email_config.hpp"
+#include "providers.hpp"
 #include "routes.hpp"
 
 #include <set>
@@ -38,9 +39,8 @@ Response quota(Call& call) {
   json quotas = json::array();
   for (const auto& row : db::EmailConfigurations(call.services.pool).list(call.who.user_id)) {
     const auto* plugin = plugins.find(row.plugin_name());
-    if (plugin == nullptr) continue;
-    const auto& caps = std::get<EmailCapabilities>(plugin->manifest.parsed_capabilities);
-    if (caps.quota == QuotaModel::none) continue;
+    const auto limits = plugin ? providers::quota_limits(row, plugin->manifest) : std::nullopt;
+    if (!limits) continue;
     json entry{{"configuration_id", row.id}, {"provider", row.provider}};
     if (const auto q = db::quota_of(call.services.pool, row.id)) {
       entry.update({{"used", true}, {"daily_limit", q->daily_limit}, {"daily_used", q->daily_used},
@@ -48,9 +48,7 @@ Response quota(Call& call) {
                     {"daily_reset_at", text_or_null(q->daily_reset_at)}, {"hourly_reset_at", text_or_null(q->hourly_reset_at)},
                     {"is_quota_exceeded", q->exceeded}, {"quota_exceeded_at", text_or_null(q->exceeded_at)}});
     } else {
-      const int daily = row.daily_limit.value_or(caps.daily_limit > 0 ? static_cast<int>(caps.daily_limit) : db::QuotaLimits{}.daily);
-      const int hourly = row.hourly_limit.value_or(caps.hourly_limit > 0 ? static_cast<int>(caps.hourly_limit) : daily);
-      entry.update({{"used", false}, {"daily_limit", daily}, {"daily_used", 0}, {"hourly_limit", std::min(hourly, daily)},
+      entry.update({{"used", false}, {"daily_limit", limits->daily}, {"daily_used", 0}, {"hourly_limit", limits->hourly},
                     {"hourly_used", 0}, {"daily_reset_at", nullptr}, {"hourly_reset_at", nullptr},
                     {"is_quota_exceeded", false}, {"quota_exceeded_at", nullptr}});
     }

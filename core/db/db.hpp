@@ -417,9 +417,10 @@ struct QuotaDecision {
   double retry_in_seconds = 0;  // when not allowed: until room comes back
 };
 
+// The gate's limits in force (providers::quota_limits makes them from a configuration).
 struct QuotaLimits {
   int daily = 2000;  // sends over a rolling 24 hours
-  int hourly = 0;    // sends over a rolling hour; 0: no limit of its own
+  int hourly = 2000; // sends over a rolling hour (providers::quota_limits: at most `daily`)
 };
 
 // Counts `email_id`'s send against the configuration's quota over the last 24 hours and the

@@ -557,10 +557,8 @@ void ensure_quota_row(pqxx::work& tx, const std::string& configuration_id, const
 }  // namespace
 
 QuotaDecision take_quota(Pool& pool, const std::string& configuration_id, const std::string& user_id,
-                         const QuotaLimits& requested, const std::string& email_id, std::chrono::system_clock::time_point now) {
+                         const QuotaLimits& limits, const std::string& email_id, std::chrono::system_clock::time_point now) {
   QuotaDecision decision;
-  // No hourly limit of its own: the hour can hold the whole day's allowance.
-  const QuotaLimits limits{requested.daily, requested.hourly > 0 ? std::min(requested.hourly, requested.daily) : requested.daily};
   // The caller's clock, not the database's now(): the windows are then testable at any time.
   const double t = epoch_seconds(now);
   transact(pool, "", [&](pqxx::work& tx) {

@@ -176,6 +176,16 @@ std::shared_ptr<EmailProvider> make_email_provider(const db::EmailConfiguration&
   return std::make_shared<PacedEmailProvider>(std::move(provider), pacer_for("email:" + row.id, rate));
 }
 
+std::optional<db::QuotaLimits> quota_limits(const db::EmailConfiguration& row, const plugin_host::Manifest& manifest) {
+  const auto& caps = std::get<EmailCapabilities>(manifest.parsed_capabilities);
+  if (caps.quota != QuotaModel::daily_hourly) return std::nullopt;
+  db::QuotaLimits limits;
+  limits.daily = row.daily_limit ? *row.daily_limit : caps.daily_limit > 0 ? static_cast<int>(caps.daily_limit) : limits.daily;
+  const int hourly = row.hourly_limit ? *row.hourly_limit : static_cast<int>(caps.hourly_limit);
+  limits.hourly = hourly > 0 ? std::min(hourly, limits.daily) : limits.daily;
+  return limits;
+}
+
 std::shared_ptr<DnsProvider> make_dns_provider(const plugin_host::PluginHost& host, const std::string& plugin_name,
                                                const nlohmann::json& settings,
                                                std::map<std::string, std::string> secrets,

@@ -37,6 +37,11 @@ std::shared_ptr<EmailProvider> make_email_provider(const db::EmailConfiguration&
 std::shared_ptr<CredentialCache> stored_credential_cache(db::Pool& pool, const crypto::SecretBox& box,
                                                          const std::string& configuration_id, const std::string& column);
 
+// The quota gate's limits for a configuration whose plugin has a quota model (nullopt: none):
+// the configuration's own, else the plugin's declared defaults, else db::QuotaLimits'; without
+// an hourly limit of its own the hour may hold the whole day's allowance.
+std::optional<db::QuotaLimits> quota_limits(const db::EmailConfiguration& row, const plugin_host::Manifest& manifest);
+
 // A provider for a DNS zone's plugin with the given settings and secrets; `pacing_key`
 // (the account's: the engine gives a digest of the zone's settings and credentials; empty:
 // unpaced) shares one pace among the HTTP requests of every provider with that key.

@@ -387,14 +387,7 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
     try {
       const auto& plugin = providers::loaded_plugin(host_, row->plugin_name(), plugin_host::PluginKind::email);
       const auto& caps = std::get<EmailCapabilities>(plugin.manifest.parsed_capabilities);
-      lane.quota.reset();
-      if (caps.quota == QuotaModel::daily_hourly) {
-        // The configuration's limits, else the plugin's defaults, else the seed's column default.
-        db::QuotaLimits limits;
-        limits.daily = row->daily_limit ? *row->daily_limit : caps.daily_limit > 0 ? static_cast<int>(caps.daily_limit) : limits.daily;
-        limits.hourly = row->hourly_limit ? *row->hourly_limit : static_cast<int>(caps.hourly_limit);
-        lane.quota = limits;
-      }
+      lane.quota = providers::quota_limits(*row, plugin.manifest);
       // The configuration's own window, else the host's (workers.window), else the plugin's.
       lane.window = row->send_window            ? static_cast<std::size_t>(*row->send_window)
                     : options_.window > 0        ? options_.window
