@@ -226,12 +226,12 @@ void add_dns_commands(CLI::App& app, const Globals& globals, Action& action) {
   auto* zadd = zones->add_subcommand("add", "Add a zone; prints its id. The credentials are stored encrypted");
   zadd->add_option("zone", o->zone, "Zone name, e.g. example.com")->required();
   user_option(zadd);
-  zadd->add_option("--provider", o->provider, "cloudflare | route53 | azure_dns")->required();
+  zadd->add_option("--provider", o->provider, "The DNS provider: a DNS plugin's name (see `mailroom plugins list`)")->required();
   zadd->add_option("--plugin", o->plugin, "Another DNS plugin that speaks for the provider (default: the provider's own)");
   zadd->add_option("--setting", o->settings, "A plugin setting, key=value (repeatable)");
   zadd->add_option("--secret", o->secrets,
                    "A secret the plugin declares: NAME reads it from stdin, NAME=file:PATH from a file, NAME=env:VAR "
-                   "from a variable (repeatable: e.g. route53's access_key_id and secret_access_key; stored encrypted)");
+                   "from a variable (repeatable, one per secret the plugin declares; stored encrypted)");
   zadd->add_option("--secret-name", o->secret_name, "Which plugin secret the given secret is (default: its only one)");
   zadd->add_flag("--secret-stdin", o->secret_stdin, "Read the secret (e.g. the API token) from stdin");
   zadd->add_option("--secret-file", o->secret_file, "Read the secret from this file");

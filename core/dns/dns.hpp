@@ -121,7 +121,7 @@ RecordSpec checked_record(const std::string& zone, RecordSpec record);
 struct ZoneInput {
   std::string user_id;
   std::string name;      // example.com
-  std::string provider;  // cloudflare | route53 | azure_dns
+  std::string provider;  // the provider's name: the DNS plugin that speaks for it, unless `plugin` says another
   std::string plugin;    // another plugin speaking for the provider; empty: the provider's own
   nlohmann::json settings = nlohmann::json::object();
   std::map<std::string, std::string> secrets;

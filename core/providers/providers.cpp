@@ -189,7 +189,7 @@ std::optional<db::QuotaLimits> quota_limits(const db::EmailConfiguration& row, c
 std::shared_ptr<DnsProvider> make_dns_provider(const plugin_host::PluginHost& host, const std::string& plugin_name,
                                                const nlohmann::json& settings,
                                                std::map<std::string, std::string> secrets,
-                                               const std::string& pacing_key) {
+                                               const std::string& account_key) {
   const auto& plugin = loaded_plugin(host, plugin_name, PluginKind::dns);
   plugin_host::ProviderSettings provider_settings;
   provider_settings.config = settings;
@@ -197,8 +197,9 @@ std::shared_ptr<DnsProvider> make_dns_provider(const plugin_host::PluginHost& ho
   // Paced per HTTP request, not per call: one list_records reads many pages, one apply sends
   // several batches and polls, and the provider's limit counts requests.
   const auto& caps = std::get<DnsCapabilities>(plugin.manifest.parsed_capabilities);
-  if (caps.requests_per_second > 0 && !pacing_key.empty())
-    provider_settings.before_request = [pacer = pacer_for("dns:" + pacing_key, caps.requests_per_second)] { pacer->wait(); };
+  if (caps.requests_per_second > 0 && !account_key.empty())
+    provider_settings.before_request = [pacer = pacer_for("dns:" + account_key, caps.requests_per_second)] { pacer->wait(); };
+  if (!account_key.empty()) provider_settings.credentials = memory_cache_for("dns:" + account_key);
   try {
     return host.create_dns_provider(plugin_name, std::move(provider_settings));
   } catch (const plugin_host::PluginError& e) {

@@ -42,14 +42,15 @@ std::shared_ptr<CredentialCache> stored_credential_cache(db::Pool& pool, const c
 // an hourly limit of its own the hour may hold the whole day's allowance.
 std::optional<db::QuotaLimits> quota_limits(const db::EmailConfiguration& row, const plugin_host::Manifest& manifest);
 
-// A provider for a DNS zone's plugin with the given settings and secrets; `pacing_key`
-// (the account's: the engine gives a digest of the zone's settings and credentials; empty:
-// unpaced) shares one pace among the HTTP requests of every provider with that key.
+// A provider for a DNS zone's plugin with the given settings and secrets. Every provider with
+// the same `account_key` (the engine gives a digest of the zone's settings and credentials)
+// shares one pace among its HTTP requests and one CredentialCache (an access token is asked
+// for once, not per plan or apply); empty: unpaced, with a cache of its own.
 // Throws ProviderError{permanent} as above.
 std::shared_ptr<DnsProvider> make_dns_provider(const plugin_host::PluginHost& host, const std::string& plugin,
                                                const nlohmann::json& settings,
                                                std::map<std::string, std::string> secrets,
-                                               const std::string& pacing_key);
+                                               const std::string& account_key);
 
 // Why `email` exceeds what `plugin` declares (max_recipients, attachments,
 // max_message_bytes), or "" when it does not. `encoded_bytes` is the whole message's size.
