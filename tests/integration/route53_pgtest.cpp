@@ -2,13 +2,9 @@
 // zone (the fake that checks SigV4 with botocore and bodies against the botocore model, its
 // records served to the validator by Knot), beside a TXT value mailroom does not own; then the
 // engine's pace shared by two zones of one account, and throttling waited out.
-#include "crypto.hpp"
-#include "db.hpp"
-#include "dns.hpp"
+#include "dns_engine_fixture.hpp"
 #include "dns_server.hpp"
 #include "harness.hpp"
-#include "migrate.hpp"
-#include "plugin_host.hpp"
 #include "route53_mock.hpp"
 
 #include <algorithm>
@@ -19,27 +15,10 @@ namespace {
 using mailroom::RecordSpec;
 using mailroom::RecordType;
 using mailroom::testing::CommandResult;
+using mailroom::testing::EngineOn;
 using mailroom::testing::quote;
 using mailroom::testing::run_command;
 using nlohmann::json;
-
-// The DNS engine on a migrated database with one user and the built plugins.
-struct EngineOn {
-  explicit EngineOn(const std::string& url) : pool(migrated(url), 2) {
-    host.load_directory(MAILROOM_PLUGIN_DIR);
-    user = mailroom::db::Users(pool).create("ada@example.test", "Ada", false).id;
-  }
-  static const std::string& migrated(const std::string& url) {
-    std::ostringstream progress;
-    mailroom::migrate::Migrator(url, mailroom::migrate::embedded_migrations(), progress).up();
-    return url;
-  }
-  mailroom::db::Pool pool;
-  mailroom::plugin_host::PluginHost host;
-  const mailroom::crypto::SecretBox box{mailroom::crypto::KeyRing::parse(mailroom::crypto::generate_key_entry("k1"), "t")};
-  mailroom::dns::Engine engine{pool, host, &box};
-  std::string user;
-};
 
 class Route53EndToEnd : public ::testing::Test {
  protected:
