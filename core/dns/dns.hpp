@@ -99,9 +99,6 @@ Plan compute_plan(const std::string& zone, const std::vector<db::DnsRecordRow>& 
                   const std::vector<ProviderRecord>& held, const DnsCapabilities& capabilities,
                   const std::string& plugin);
 
-// The type a record is published as (SPF, DKIM, DMARC -> TXT).
-RecordType wire_type(RecordType type);
-
 // Record-set providers: the key of one value within its set (wire type, name, value and MX
 // priority; not the set's TTL), which a row keeps as its provider_record_id.
 std::string record_value_key(const RecordSpec& record);

@@ -16,16 +16,6 @@
 namespace mailroom::dns {
 namespace {
 
-std::string lower(std::string s) {
-  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return std::tolower(c); });
-  return s;
-}
-
-std::string normal_name(std::string name) {
-  if (!name.empty() && name.back() == '.') name.pop_back();
-  return lower(std::move(name));
-}
-
 // How a record compares: wire type, name, value (names in values lower-cased), TTL, priority.
 std::string identity(const RecordSpec& r, bool with_ttl) {
   const RecordType type = wire_type(r.type);
@@ -110,15 +100,6 @@ std::string_view to_string(PlanAction action) {
     case PlanAction::unchanged: return "unchanged";
   }
   return "?";
-}
-
-RecordType wire_type(RecordType type) {
-  switch (type) {
-    case RecordType::SPF:
-    case RecordType::DKIM:
-    case RecordType::DMARC: return RecordType::TXT;
-    default: return type;
-  }
 }
 
 RecordSpec record_of(const db::DnsRecordRow& row) {

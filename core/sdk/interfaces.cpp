@@ -6,6 +6,7 @@
 #include <mailroom/email_provider.hpp>
 #include <mailroom/record.hpp>
 
+#include <algorithm>
 #include <array>
 #include <utility>
 
@@ -66,6 +67,22 @@ std::optional<RecordType> record_type_from_string(std::string_view name) {
   for (const auto& [t, n] : kRecordTypeNames)
     if (n == name) return t;
   return std::nullopt;
+}
+
+RecordType wire_type(RecordType type) {
+  switch (type) {
+    case RecordType::SPF:
+    case RecordType::DKIM:
+    case RecordType::DMARC: return RecordType::TXT;
+    default: return type;
+  }
+}
+
+std::string normal_name(std::string_view name) {
+  if (!name.empty() && name.back() == '.') name.remove_suffix(1);
+  std::string out(name);
+  std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+  return out;
 }
 
 std::string_view to_string(DeliveryEventType type) {

@@ -17,6 +17,13 @@ enum class RecordType { A, AAAA, CNAME, MX, TXT, SPF, DKIM, DMARC };
 MAILROOM_SDK_EXPORT std::string_view to_string(RecordType type);
 MAILROOM_SDK_EXPORT std::optional<RecordType> record_type_from_string(std::string_view name);
 
+// The type a record has in DNS: SPF, DKIM and DMARC are TXT records; others are themselves.
+MAILROOM_SDK_EXPORT RecordType wire_type(RecordType type);
+
+// A domain name as mailroom compares and stores it: lower case, without the trailing dot
+// ("Mail.Example.COM." -> "mail.example.com").
+MAILROOM_SDK_EXPORT std::string normal_name(std::string_view name);
+
 // A record to exist. `name` is fully qualified without the trailing dot
 // ("selector._domainkey.example.com"). TXT-like values are one string: a DNS plugin splits
 // them into 255-octet character-strings at its edge. For an email plugin's requirements,

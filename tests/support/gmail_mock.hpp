@@ -7,6 +7,7 @@
 // Needs MAILROOM_TOOLS_DIR (tests/tools) and MAILROOM_TEST_DATA_DIR (tests/data) defined.
 #pragma once
 
+#include "fake_control.hpp"
 #include "prism.hpp"
 #include "process.hpp"
 
@@ -127,12 +128,7 @@ class GmailMock {
 
  private:
   std::string control(const std::string& method, const std::string& target, const std::string& body) {
-    HttpClientOptions http;
-    http.base_url = fake_url();
-    auto client = make_http_client(http);
-    HttpHeaders headers;
-    if (!body.empty()) headers.add("Content-Type", "application/json");
-    return client->send({method, target, headers, body}).body;
+    return fake_control(fake_url(), method, target, body);
   }
 
   static inline int counter_ = 0;

@@ -6,6 +6,7 @@
 // Needs MAILROOM_TOOLS_DIR (tests/tools) and MAILROOM_TEST_DATA_DIR (tests/data) defined.
 #pragma once
 
+#include "fake_control.hpp"
 #include "process.hpp"
 
 #include <mailroom/http.hpp>
@@ -93,12 +94,7 @@ class Route53Mock {
 
  private:
   std::string control(const std::string& method, const std::string& target, const std::string& body) {
-    HttpClientOptions http;
-    http.base_url = url();
-    auto client = make_http_client(http);
-    HttpHeaders headers;
-    if (!body.empty()) headers.add("Content-Type", "application/json");
-    return client->send({method, target, headers, body}).body;
+    return fake_control(url(), method, target, body);
   }
 
   Route53MockOptions options_;

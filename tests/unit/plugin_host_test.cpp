@@ -129,7 +129,7 @@ TEST(PluginHost, RefusesEachBadFileWithItsExactMessageAndKeepsTheGoodOnes) {
   EXPECT_EQ(host.find("test_email")->manifest.file, kGoodDir / "test_email.so");
   EXPECT_NE(host.find("test_dns"), nullptr);
   EXPECT_NE(host.find("throwing_factory"), nullptr);
-  EXPECT_EQ(host.plugins().size(), 11u);  // test_email, test_dns, fake_email (and 2 variants), smtp_relay, sendgrid, google_workspace, cloudflare, route53, throwing_factory
+  EXPECT_EQ(host.plugins().size(), 12u);  // test_email, test_dns, fake_email (and 2 variants), smtp_relay, sendgrid, google_workspace, cloudflare, route53, azure_dns, throwing_factory
   EXPECT_EQ(host.create_email_provider("test_email", email_settings())->send(email("hello")).provider_message_id,
             "hi:q-1:2");
 }

@@ -39,15 +39,6 @@ std::string lower(std::string text) {
   return text;
 }
 
-std::string without_dot(std::string name) {
-  if (!name.empty() && name.back() == '.') name.pop_back();
-  return name;
-}
-
-RecordType wire_type(RecordType type) {
-  return type == RecordType::SPF || type == RecordType::DKIM || type == RecordType::DMARC ? RecordType::TXT : type;
-}
-
 // The property that holds a type's values; Azure spells each differently.
 const char* values_property(RecordType type) {
   switch (type) {
@@ -121,7 +112,7 @@ class AzureDns final : public mailroom::DnsProvider {
       // Private zones answer only inside their virtual networks: no use for email.
       if (zone.value("properties", json::object()).value("zoneType", std::string("Public")) == "Private") return;
       zones.push_back({resource_group_of(zone.value("id", std::string())) + "/" + zone.value("name", std::string()),
-                       lower(without_dot(zone.value("name", std::string())))});
+                       mailroom::normal_name(zone.value("name", std::string()))});
     });
     return zones;
   }
@@ -168,7 +159,7 @@ class AzureDns final : public mailroom::DnsProvider {
   }
 
   static std::string relative_name(const mailroom::Zone& zone, const std::string& name) {
-    const std::string lowered = lower(name);
+    const std::string lowered = mailroom::normal_name(name);
     if (lowered == zone.name) return "@";
     if (!lowered.ends_with("." + zone.name)) return lowered;  // the host only plans names inside the zone
     return lowered.substr(0, lowered.size() - zone.name.size() - 1);
@@ -181,7 +172,7 @@ class AzureDns final : public mailroom::DnsProvider {
     if (!type || (*type != RecordType::A && *type != RecordType::AAAA && *type != RecordType::CNAME &&
                   *type != RecordType::MX && *type != RecordType::TXT))
       return;
-    const std::string relative = lower(set.value("name", std::string()));
+    const std::string relative = mailroom::normal_name(set.value("name", std::string()));
     const std::string name = relative == "@" ? zone.name : relative + "." + zone.name;
     const std::string id = SetRef{std::string(mailroom::to_string(*type)) + "/" + relative, set.value("etag", std::string())}.id();
     const json properties = set.value("properties", json::object());
@@ -197,14 +188,14 @@ class AzureDns final : public mailroom::DnsProvider {
     };
     const json values = properties.value(values_property(*type), json());
     if (*type == RecordType::CNAME) {
-      if (values.is_object()) add(lower(without_dot(values.value("cname", std::string()))));
+      if (values.is_object()) add(mailroom::normal_name(values.value("cname", std::string())));
       return;
     }
     if (!values.is_array()) return;
     for (const auto& v : values) {
       if (*type == RecordType::A) add(v.value("ipv4Address", std::string()));
       else if (*type == RecordType::AAAA) add(v.value("ipv6Address", std::string()));
-      else if (*type == RecordType::MX) add(lower(without_dot(v.value("exchange", std::string()))), v.value("preference", 0));
+      else if (*type == RecordType::MX) add(mailroom::normal_name(v.value("exchange", std::string())), v.value("preference", 0));
       else {
         std::string joined;
         for (const auto& s : v.value("value", json::array())) joined += s.get<std::string>();
@@ -216,7 +207,7 @@ class AzureDns final : public mailroom::DnsProvider {
   // The body of a PUT: the set's TTL and every value it holds after the change, and its
   // metadata with mailroom's mark.
   json set_body(const mailroom::Change& change, json metadata) const {
-    const RecordType type = wire_type(change.record.type);
+    const RecordType type = mailroom::wire_type(change.record.type);
     metadata[kManagedByKey] = managed_by_;
     json properties = {{"metadata", std::move(metadata)}, {"TTL", change.record.ttl}};
     const auto& records = change.values.empty() ? std::vector<mailroom::RecordSpec>{change.record} : change.values;
@@ -240,7 +231,7 @@ class AzureDns final : public mailroom::DnsProvider {
   }
 
   mailroom::ChangeResult apply_one(const mailroom::Zone& zone, const mailroom::Change& change) {
-    const RecordType type = wire_type(change.record.type);
+    const RecordType type = mailroom::wire_type(change.record.type);
     SetRef ref = SetRef::parse(change.provider_id);
     if (change.action == mailroom::ChangeAction::create || ref.path.empty())
       ref.path = std::string(mailroom::to_string(type)) + "/" + relative_name(zone, change.record.name);

@@ -29,17 +29,7 @@ constexpr std::size_t kZonesPerPage = 50;       // the API's maximum for /zones
 constexpr std::size_t kRecordsPerPage = 5000;   // Cloudflare's documented per-page maximum for records
 constexpr std::size_t kCharacterStringMax = 255;
 
-std::string strip_dot(std::string name) {
-  if (!name.empty() && name.back() == '.') name.pop_back();
-  std::transform(name.begin(), name.end(), name.begin(), [](unsigned char c) { return std::tolower(c); });
-  return name;
-}
-
-bool is_text_type(mailroom::RecordType type) {
-  using mailroom::RecordType;
-  return type == RecordType::TXT || type == RecordType::SPF || type == RecordType::DKIM ||
-         type == RecordType::DMARC;
-}
+bool is_text_type(mailroom::RecordType type) { return mailroom::wire_type(type) == mailroom::RecordType::TXT; }
 
 // One TXT string as Cloudflare's content: itself when it fits one character-string, else
 // quoted 255-octet pieces.
@@ -127,7 +117,7 @@ class Cloudflare final : public mailroom::DnsProvider {
     for (std::size_t page = 1;; ++page) {
       const json body = call("GET", "/zones?page=" + std::to_string(page) + "&per_page=" + std::to_string(kZonesPerPage));
       const auto& result = body.at("result");
-      for (const auto& z : result) zones.push_back({z.at("id").get<std::string>(), strip_dot(z.at("name").get<std::string>())});
+      for (const auto& z : result) zones.push_back({z.at("id").get<std::string>(), mailroom::normal_name(z.at("name").get<std::string>())});
       if (last_page(body, page, kZonesPerPage, result.size())) break;
     }
     return zones;
@@ -144,10 +134,10 @@ class Cloudflare final : public mailroom::DnsProvider {
         if (!type) continue;  // a type mailroom does not manage (NS, CAA, ...): never owned, never touched
         mailroom::RecordSpec spec;
         spec.type = *type;
-        spec.name = strip_dot(r.at("name").get<std::string>());
+        spec.name = mailroom::normal_name(r.at("name").get<std::string>());
         const std::string content = r.at("content").get<std::string>();
         spec.value = *type == mailroom::RecordType::TXT ? joined_txt(content)
-                     : (*type == mailroom::RecordType::CNAME || *type == mailroom::RecordType::MX) ? strip_dot(content)
+                     : (*type == mailroom::RecordType::CNAME || *type == mailroom::RecordType::MX) ? mailroom::normal_name(content)
                                                                                                   : content;
         spec.ttl = r.value("ttl", 1);
         if (r.contains("priority") && r["priority"].is_number()) spec.priority = r["priority"].get<int>();

@@ -57,11 +57,6 @@ std::string lower(std::string text) {
   return text;
 }
 
-std::string without_dot(std::string name) {
-  if (!name.empty() && name.back() == '.') name.pop_back();
-  return name;
-}
-
 // A TXT value on the wire: quoted strings of at most 255 octets each, '"' and '\' escaped.
 std::string txt_wire(const std::string& value) {
   std::string out;
@@ -90,27 +85,10 @@ std::string txt_value(std::string_view wire) {
   return out;
 }
 
-std::string percent_encoded(const std::string& text) {
-  static const char digits[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += digits[c >> 4];
-      out += digits[c & 15];
-    }
-  }
-  return out;
-}
-
-std::string_view type_name(RecordType type) { return mailroom::to_string(type); }
-
 // Why a set must never be written by mailroom, or "".
 std::string untouchable(const pugi::xml_node& set) {
   if (const auto alias = set.child("AliasTarget"))
-    return "an alias to " + without_dot(unescaped(alias.child_value("DNSName")));
+    return "an alias to " + mailroom::normal_name(unescaped(alias.child_value("DNSName")));
   if (const auto instance = set.child("TrafficPolicyInstanceId"))
     return std::string("a record of traffic policy instance ") + instance.child_value();
   if (const auto identifier = set.child("SetIdentifier")) {
@@ -168,14 +146,14 @@ class Route53 final : public mailroom::DnsProvider {
     while (true) {
       std::string query = "maxitems=100";
       if (!next_name.empty())
-        query = "dnsname=" + percent_encoded(next_name) + "&hostedzoneid=" + percent_encoded(next_id) + "&" + query;
+        query = "dnsname=" + route53::sigv4::uri_encode(next_name, false) + "&hostedzoneid=" + route53::sigv4::uri_encode(next_id, false) + "&" + query;
       const auto doc = call("GET", std::string(kApi) + "/hostedzonesbyname", query, "");
       const auto root = doc.child("ListHostedZonesByNameResponse");
       for (const auto& zone : root.child("HostedZones").children("HostedZone")) {
         if (!private_zones_ && std::string_view(zone.child("Config").child_value("PrivateZone")) == "true") continue;
         std::string id = zone.child_value("Id");
         if (id.starts_with("/hostedzone/")) id.erase(0, 12);
-        zones.push_back({id, lower(without_dot(unescaped(zone.child_value("Name"))))});
+        zones.push_back({id, mailroom::normal_name(unescaped(zone.child_value("Name")))});
       }
       if (std::string_view(root.child_value("IsTruncated")) != "true") break;
       next_name = root.child_value("NextDNSName");
@@ -194,9 +172,9 @@ class Route53 final : public mailroom::DnsProvider {
       for (const auto& set : root.child("ResourceRecordSets").children("ResourceRecordSet")) read_set(set, records);
       if (std::string_view(root.child_value("IsTruncated")) != "true") break;
       // The next page starts where Route 53 says; its escaped name goes back as it came.
-      next = "name=" + percent_encoded(root.child_value("NextRecordName")) + "&type=" + root.child_value("NextRecordType");
+      next = "name=" + route53::sigv4::uri_encode(root.child_value("NextRecordName"), false) + "&type=" + root.child_value("NextRecordType");
       if (const auto identifier = root.child("NextRecordIdentifier"))
-        next += "&identifier=" + percent_encoded(identifier.child_value());
+        next += "&identifier=" + route53::sigv4::uri_encode(identifier.child_value(), false);
     }
     return records;
   }
@@ -229,14 +207,14 @@ class Route53 final : public mailroom::DnsProvider {
     if (!type || (*type != RecordType::A && *type != RecordType::AAAA && *type != RecordType::CNAME &&
                   *type != RecordType::MX && *type != RecordType::TXT))
       return;
-    const std::string name = lower(without_dot(unescaped(set.child_value("Name"))));
+    const std::string name = mailroom::normal_name(unescaped(set.child_value("Name")));
     const std::string id = name + "|" + set.child_value("Type") + "|" + set.child_value("SetIdentifier");
     const std::string reason = untouchable(set);
     int ttl = 0;
     const std::string_view ttl_text = set.child_value("TTL");
     std::from_chars(ttl_text.data(), ttl_text.data() + ttl_text.size(), ttl);
     if (set.child("AliasTarget")) {
-      records.push_back({id, {*type, name, without_dot(unescaped(set.child("AliasTarget").child_value("DNSName"))), ttl, {}}, reason});
+      records.push_back({id, {*type, name, mailroom::normal_name(unescaped(set.child("AliasTarget").child_value("DNSName"))), ttl, {}}, reason});
       return;
     }
     for (const auto& record : set.child("ResourceRecords").children("ResourceRecord")) {
@@ -249,9 +227,9 @@ class Route53 final : public mailroom::DnsProvider {
         int priority = 0;
         std::from_chars(wire.data(), wire.data() + std::min(space, wire.size()), priority);
         spec.priority = priority;
-        spec.value = lower(without_dot(space == std::string::npos ? "" : wire.substr(space + 1)));
+        spec.value = mailroom::normal_name(space == std::string::npos ? "" : wire.substr(space + 1));
       } else if (*type == RecordType::CNAME) {
-        spec.value = lower(without_dot(wire));
+        spec.value = mailroom::normal_name(wire);
       }
       records.push_back({id, spec, reason});
     }
@@ -267,10 +245,7 @@ class Route53 final : public mailroom::DnsProvider {
     const auto& records = change.action == mailroom::ChangeAction::remove
                               ? (change.held.empty() ? std::vector<mailroom::RecordSpec>{change.record} : change.held)
                               : (change.values.empty() ? std::vector<mailroom::RecordSpec>{change.record} : change.values);
-    const auto type = records.front().type;
-    w.type = std::string(type_name(type == RecordType::SPF || type == RecordType::DKIM || type == RecordType::DMARC
-                                       ? RecordType::TXT
-                                       : type));
+    w.type = std::string(mailroom::to_string(mailroom::wire_type(records.front().type)));
     w.name = records.front().name + ".";
     w.ttl = records.front().ttl;
     for (const auto& r : records) {
@@ -312,7 +287,7 @@ class Route53 final : public mailroom::DnsProvider {
         const std::string change_id = doc.child("ChangeResourceRecordSetsResponse").child("ChangeInfo").child_value("Id");
         const std::string note = wait_in_sync(change_id);
         for (const auto& w : batch)
-          results[w.index] = {without_dot(w.name) + "|" + w.type + "|", std::nullopt, note};
+          results[w.index] = {mailroom::normal_name(w.name) + "|" + w.type + "|", std::nullopt, note};
         return;
       }
       const auto doc = parse(response.body);

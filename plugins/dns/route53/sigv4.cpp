@@ -38,23 +38,6 @@ std::string lower(std::string text) {
 
 bool unreserved(unsigned char c) { return std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~'; }
 
-// Percent-encodes everything but the unreserved characters (and '/' when `keep_slash`), with
-// upper-case hex, as SigV4's UriEncode does.
-std::string uri_encode(const std::string& text, bool keep_slash) {
-  static const char digits[] = "0123456789ABCDEF";
-  std::string out;
-  for (unsigned char c : text) {
-    if (unreserved(c) || (keep_slash && c == '/')) {
-      out += static_cast<char>(c);
-    } else {
-      out += '%';
-      out += digits[c >> 4];
-      out += digits[c & 0xf];
-    }
-  }
-  return out;
-}
-
 int hex_value(char c) {
   if (c >= '0' && c <= '9') return c - '0';
   if (c >= 'a' && c <= 'f') return c - 'a' + 10;
@@ -200,6 +183,21 @@ void finish(Signed& out, const Credentials& credentials, const Options& options,
 }
 
 }  // namespace
+
+std::string uri_encode(const std::string& text, bool keep_slash) {
+  static const char digits[] = "0123456789ABCDEF";
+  std::string out;
+  for (unsigned char c : text) {
+    if (unreserved(c) || (keep_slash && c == '/')) {
+      out += static_cast<char>(c);
+    } else {
+      out += '%';
+      out += digits[c >> 4];
+      out += digits[c & 0xf];
+    }
+  }
+  return out;
+}
 
 std::string sha256_hex(const std::string& data) {
   unsigned char digest[EVP_MAX_MD_SIZE];

@@ -52,6 +52,10 @@ Signed sign_headers(const Request& request, const Credentials& credentials, cons
 Signed sign_query(const Request& request, const Credentials& credentials, const Options& options,
                   std::chrono::system_clock::time_point now, std::chrono::seconds expires);
 
+// Percent-encodes everything but the unreserved characters (and '/' when `keep_slash`), with
+// upper-case hex, as SigV4's UriEncode does (and Route 53's query parameters want).
+std::string uri_encode(const std::string& text, bool keep_slash);
+
 // Lower-case hex SHA-256 of `data` (the payload hash of the canonical request).
 std::string sha256_hex(const std::string& data);
 
