@@ -3,6 +3,7 @@
 // Knot), beside a TXT value and metadata mailroom does not own; then the engine waiting out
 // Azure's Retry-After, with one Entra ID token for the account across plan and apply.
 #include "azure_dns_mock.hpp"
+#include "dns_cli.hpp"
 #include "dns_engine_fixture.hpp"
 #include "dns_server.hpp"
 #include "harness.hpp"
@@ -17,16 +18,12 @@ using mailroom::testing::AzureDnsMock;
 using mailroom::testing::CommandResult;
 using mailroom::testing::EngineOn;
 using mailroom::testing::quote;
-using mailroom::testing::run_command;
 using nlohmann::json;
 
 class AzureDnsEndToEnd : public ::testing::Test {
  protected:
   CommandResult mailroom(const std::string& args) {
-    const std::string env = "MAILROOM_DATABASE_URL=" + quote(url_) + " MAILROOM_MASTER_KEY=" +
-                            quote("k1:" + std::string(43, 'A') + "=") + " MAILROOM_PLUGINS_DIR=" MAILROOM_PLUGIN_DIR
-                            " MAILROOM_DNS_RESOLVER=" + dns_.address() + " AZURE_SECRET=" + quote(mock_.client_secret()) + " ";
-    return run_command(env + MAILROOM_BINARY " " + args);
+    return mailroom::testing::dns_cli(url_, dns_.address(), "AZURE_SECRET=" + quote(mock_.client_secret()), args);
   }
   void TearDown() override { EXPECT_EQ(mock_.violations(), "") << "requests or answers at odds with dns.json"; }
 

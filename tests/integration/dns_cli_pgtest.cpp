@@ -2,6 +2,7 @@
 // validating Cloudflare mock and Knot DNS serving what the mock holds; and a plan past the
 // safety limit refused until --force.
 #include "cloudflare_mock.hpp"
+#include "dns_cli.hpp"
 #include "dns_server.hpp"
 #include "harness.hpp"
 
@@ -9,17 +10,13 @@ namespace {
 
 using mailroom::testing::CommandResult;
 using mailroom::testing::quote;
-using mailroom::testing::run_command;
 using nlohmann::json;
 
 
 class DnsCli : public ::testing::Test {
  protected:
   CommandResult mailroom(const std::string& args, const std::string& input = "") {
-    const std::string env = "MAILROOM_DATABASE_URL=" + quote(url_) + " MAILROOM_MASTER_KEY=" +
-                            quote("k1:" + std::string(43, 'A') + "=") + " MAILROOM_PLUGINS_DIR=" MAILROOM_PLUGIN_DIR
-                            " MAILROOM_DNS_RESOLVER=" + dns_.address() + " CF_TOKEN=" + mock_.token() + " ";
-    return run_command(env + MAILROOM_BINARY " " + args, input);
+    return mailroom::testing::dns_cli(url_, dns_.address(), "CF_TOKEN=" + mock_.token(), args, input);
   }
   void SetUp() override {
     ASSERT_EQ(mailroom("migrate up").status, 0);

@@ -2,6 +2,7 @@
 // zone (the fake that checks SigV4 with botocore and bodies against the botocore model, its
 // records served to the validator by Knot), beside a TXT value mailroom does not own; then the
 // engine's pace shared by two zones of one account, and throttling waited out.
+#include "dns_cli.hpp"
 #include "dns_engine_fixture.hpp"
 #include "dns_server.hpp"
 #include "harness.hpp"
@@ -17,17 +18,13 @@ using mailroom::RecordType;
 using mailroom::testing::CommandResult;
 using mailroom::testing::EngineOn;
 using mailroom::testing::quote;
-using mailroom::testing::run_command;
 using nlohmann::json;
 
 class Route53EndToEnd : public ::testing::Test {
  protected:
   CommandResult mailroom(const std::string& args) {
-    const std::string env = "MAILROOM_DATABASE_URL=" + quote(url_) + " MAILROOM_MASTER_KEY=" +
-                            quote("k1:" + std::string(43, 'A') + "=") + " MAILROOM_PLUGINS_DIR=" MAILROOM_PLUGIN_DIR
-                            " MAILROOM_DNS_RESOLVER=" + dns_.address() + " AWS_KEY=" + quote(mock_.access_key()) +
-                            " AWS_SECRET=" + quote(mock_.secret_key()) + " ";
-    return run_command(env + MAILROOM_BINARY " " + args);
+    return mailroom::testing::dns_cli(url_, dns_.address(),
+                                      "AWS_KEY=" + quote(mock_.access_key()) + " AWS_SECRET=" + quote(mock_.secret_key()), args);
   }
   void TearDown() override { EXPECT_EQ(mock_.violations(), "") << "requests at odds with SigV4 or Route 53's model"; }
 
