@@ -24,9 +24,10 @@ std::string schema_problem(const nlohmann::json& body, const std::string& schema
 struct ApiOptions {
   std::string listen = "127.0.0.1:8025";  // HOST:PORT; port 0 picks a free one
   std::size_t threads = 8;  // handlers block on the database: this many requests at once
-  std::size_t max_body_bytes = 1024 * 1024;
+  std::size_t max_body_bytes = 32 * 1024 * 1024;  // the config's api.max_body_bytes
   std::chrono::seconds request_timeout{30};
   std::string dns_resolver;  // for the DNS endpoints' validate and email-setup; empty: the system's
+  std::string public_url;    // api.public_url: where one-click unsubscribe links point; empty: none
   std::string tls_cert_file;  // both set: HTTPS (PEM certificate chain and private key)
   std::string tls_key_file;
 };

@@ -49,7 +49,8 @@ Response post_emails(Call& call) {
   // someone else's is reported as missing.
   std::vector<queue::EnqueueResult> results;
   try {
-    results = queue::enqueue(call.services.pool, plugins_of(call), requests, call.who.user_id);
+    results = queue::enqueue(call.services.pool, plugins_of(call), requests, call.who.user_id,
+                             {call.services.public_url});
   } catch (const queue::UnknownConfiguration& e) {
     throw Problem{http::status::not_found, "Not found", e.what()};
   } catch (const queue::EnqueueError& e) {
@@ -65,7 +66,7 @@ Response post_emails(Call& call) {
 }
 
 Response list_emails(Call& call) {
-  const auto q = query(call.request, {"status", "to", "configuration", "limit", "cursor"});
+  const auto q = query(call.request, {"status", "to", "configuration", "tag", "limit", "cursor"});
   db::EmailFilter filter;
   auto get = [&](const char* k) { return q.count(k) ? q.at(k) : std::string(); };
   filter.status = get("status");
@@ -73,6 +74,7 @@ Response list_emails(Call& call) {
     throw Problem{http::status::bad_request, "Invalid request", "status must be one of pending, queued, sending, sent, failed, bounced, spam"};
   filter.recipient = get("to");
   filter.configuration_id = get("configuration");
+  filter.tag = get("tag");
   filter.limit = page_limit(q);
   if (const auto cursor = get("cursor"); !cursor.empty()) {
     static const std::regex shape("^([0-9]{1,19})\\.([0-9a-f-]{36})$");

@@ -84,6 +84,36 @@ NEW_EMAIL = {
         "priority": {"type": "integer", "minimum": 0, "maximum": 1000},
         "send_at": {"type": "string", "format": "date-time"},
         "max_retries": {"type": "integer", "minimum": 0, "maximum": 100},
+        # Only shapes here: what each field may hold is checked at enqueue, in one place for the
+        # API and the CLI (core/queue/message_extras.cpp), and refused with 422 naming the field.
+        "attachments": {
+            "type": "array", "maxItems": 100,
+            "description": "files to attach; with content_id, inline parts the HTML shows as <img src=\"cid:ID\">. "
+                           "Refused when the configuration's plugin does not declare attachments or the encoded "
+                           "message would exceed its max_message_bytes",
+            "items": {
+                "type": "object", "required": ["filename", "content"], "additionalProperties": False,
+                "properties": {
+                    "filename": {"type": "string", "description": "1 to 255 characters, no line break"},
+                    "content_type": {"type": "string", "description": "a media type; default: by the file name's extension"},
+                    "content": {"type": "string", "contentEncoding": "base64", "description": "the bytes, base64 (RFC 4648)"},
+                    "content_id": {"type": "string", "description": "makes it an inline part: printable ASCII without spaces or <>"},
+                },
+            },
+        },
+        "headers": {"type": "object", "maxProperties": 50, "additionalProperties": {"type": "string"},
+                    "description": "header fields to add: X-*, List-*, In-Reply-To, References, Keywords, Comments, "
+                                   "Auto-Submitted, Precedence, Importance, Priority, Sensitivity, Feedback-ID; "
+                                   "non-ASCII values are RFC 2047-encoded"},
+        "tags": {"type": "array", "maxItems": 10, "items": {"type": "string"},
+                 "description": "labels to filter by (GET /v1/emails?tag=): 1 to 64 letters, digits, _ . : -"},
+        "list_unsubscribe": {"type": "boolean",
+                             "description": "add one-click List-Unsubscribe (RFC 8058) pointing at the server's "
+                                            "api.public_url; a POST there suppresses the recipient"},
+        "unsubscribe_mailto": dict(EMAIL_ADDRESS, description="a mailto: address in List-Unsubscribe beside the URL"),
+        "metadata": {"type": "object", "maxProperties": 20, "additionalProperties": {"type": "string"},
+                     "description": "the application's key/value pairs, returned with the email and handed to the "
+                                    "plugin (keys like tags, values at most 512 characters)"},
     },
 }
 PLUGIN_NAME = {"type": "string", "pattern": "^[a-z][a-z0-9_]{0,62}$"}
@@ -142,6 +172,14 @@ SCHEMAS = {
             "delivered_at": {"type": ["string", "null"], "description": "when the provider reported it delivered"},
             "bounced_at": {"type": ["string", "null"], "description": "when the provider reported a hard bounce"},
             "bounce_type": {"enum": [None, "hard"]}, "bounce_reason": NULLABLE_STRING,
+            "headers": {"type": "object", "additionalProperties": {"type": "string"}},
+            "list_unsubscribe": {"type": "boolean"}, "unsubscribe_mailto": NULLABLE_STRING,
+            "tags": {"type": "array", "items": {"type": "string"}},
+            "metadata": {"type": "object", "additionalProperties": {"type": "string"}},
+            "attachments": {"type": "array", "items": {
+                "type": "object", "required": ["filename", "content_type", "size"],
+                "properties": {"filename": {"type": "string"}, "content_type": {"type": "string"},
+                               "content_id": NULLABLE_STRING, "size": {"type": "integer"}}}},
         },
     },
     "DeliveryLog": {
@@ -349,7 +387,8 @@ PATHS = {
                   {"200": body(paged("emails", "Email"), "a page"), "400": problem("bad filter or cursor")},
                   params=[query_param("status", {"enum": ["pending", "queued", "sending", "sent", "failed", "bounced", "spam"]}, "only this status"),
                           query_param("to", {"type": "string"}, "only this recipient"),
-                          query_param("configuration", {"type": "string"}, "only this configuration"), LIMIT, CURSOR]),
+                          query_param("configuration", {"type": "string"}, "only this configuration"),
+                          query_param("tag", {"type": "string"}, "only emails with this tag"), LIMIT, CURSOR]),
     },
     "/v1/emails/{id}": {"parameters": ID, "get": op("One of the caller's emails", {"200": body(ref("Email"), "the email"),
                                                                                  "404": problem("not the caller's")})},
@@ -467,6 +506,17 @@ PATHS = {
          "401": problem("the signature does not verify"),
          "404": problem("no such configuration, or its plugin takes no webhooks"), "503": problem("not ready")},
         request={"description": "the provider's own format"}, security=False)},
+    "/v1/unsubscribe/{token}": {
+        "parameters": [path_param("token", "the token of an email's List-Unsubscribe URL")],
+        "get": op("A page asking to confirm (opening the link unsubscribes no one)",
+                  {"200": {"description": "the page", "content": {"text/html": {"schema": {"type": "string"}}}},
+                   "404": problem("not a link this server made, or altered"), "503": problem("not ready")},
+                  security=False),
+        "post": op("One-click unsubscription (RFC 8058): suppresses the email's recipient for its sender",
+                   {"200": {"description": "unsubscribed (again, if it was)",
+                            "content": {"text/html": {"schema": {"type": "string"}}}},
+                    "404": problem("not a link this server made, or altered"), "503": problem("not ready")},
+                   request={"description": "List-Unsubscribe=One-Click (form-encoded), or anything"}, security=False)},
 }
 
 DOCUMENT = {

@@ -66,6 +66,7 @@ struct Services {
   const crypto::SecretBox* box;
   const plugin_host::PluginHost* plugins;
   std::string dns_resolver;
+  std::string public_url;
 };
 
 struct Call {
@@ -95,5 +96,6 @@ void add_template_routes(std::vector<Route>& routes);
 void add_account_routes(std::vector<Route>& routes);  // suppressions, quota, audit log
 void add_dns_routes(std::vector<Route>& routes);
 void add_webhook_routes(std::vector<Route>& routes);
+void add_unsubscribe_routes(std::vector<Route>& routes);  // one-click (RFC 8058), no token
 
 }  // namespace mailroom::api

@@ -10,6 +10,7 @@
 #include <spdlog/spdlog.h>
 
 #include <csignal>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -25,7 +26,7 @@ std::atomic<bool> g_stop{false};
 extern "C" void on_stop_signal(int) { g_stop = true; }
 
 std::string read_file_or_throw(const std::string& path, const char* what) {
-  std::ifstream in(path);
+  std::ifstream in(path, std::ios::binary);
   if (!in) throw queue::EnqueueError(std::string("cannot read ") + what + " file " + path);
   std::stringstream buffer;
   buffer << in.rdbuf();
@@ -34,9 +35,31 @@ std::string read_file_or_throw(const std::string& path, const char* what) {
 
 struct SendOptions {
   std::string configuration, to, to_name, subject, text, html, text_file, html_file, template_name, data, key, at, file;
-  std::vector<std::string> cc, bcc;
+  std::vector<std::string> cc, bcc, attach, inline_files, headers, tags, meta;
+  std::string unsubscribe_mailto;
+  bool list_unsubscribe = false;
   int priority = 100, max_retries = 5;
 };
+
+// "KEY=VALUE" (or "Name: value" with `separator` ':') split at the first separator.
+std::pair<std::string, std::string> split_pair(const std::string& text, char separator, const std::string& option) {
+  const auto at = text.find(separator);
+  if (at == std::string::npos || at == 0)
+    throw queue::EnqueueError(option + " '" + text + "' is not " + (separator == ':' ? "'Name: value'" : "KEY=VALUE"));
+  std::string value = text.substr(at + 1);
+  if (separator == ':' && !value.empty() && value.front() == ' ') value.erase(0, 1);
+  return {text.substr(0, at), value};
+}
+
+// A file to attach: its name without the directory, its type by extension.
+db::EmailAttachment attachment_from_file(const std::string& path, const std::string& content_id) {
+  db::EmailAttachment a;
+  a.filename = std::filesystem::path(path).filename().string();
+  a.content_type = queue::content_type_for(a.filename);
+  a.content_id = content_id;
+  a.content = read_file_or_throw(path, "attachment");
+  return a;
+}
 
 int send(const Globals& globals, const SendOptions& o) {
   std::vector<queue::EmailRequest> requests;
@@ -84,13 +107,23 @@ int send(const Globals& globals, const SendOptions& o) {
     r.priority = o.priority;
     r.send_at = o.at;
     r.max_retries = o.max_retries;
+    for (const auto& path : o.attach) r.extras.attachments.push_back(attachment_from_file(path, ""));
+    for (const auto& spec : o.inline_files) {
+      const auto [content_id, path] = split_pair(spec, '=', "--inline");
+      r.extras.attachments.push_back(attachment_from_file(path, content_id));
+    }
+    for (const auto& h : o.headers) r.extras.headers.push_back(split_pair(h, ':', "--header"));
+    r.extras.tags = o.tags;
+    for (const auto& m : o.meta) r.extras.metadata.insert(split_pair(m, '=', "--meta"));
+    r.extras.list_unsubscribe = o.list_unsubscribe;
+    r.extras.unsubscribe_mailto = o.unsubscribe_mailto;
     requests.push_back(std::move(r));
   }
   const auto config = load_config(globals);
   db::Pool pool(database_url(config), 2);
   plugin_host::PluginHost plugins;
   load_plugins(plugins, config);
-  const auto results = queue::enqueue(pool, plugins, requests, "");
+  const auto results = queue::enqueue(pool, plugins, requests, "", {config.api_public_url});
   int not_queued = 0;
   for (const auto& r : results) {
     if (r.id.empty()) {
@@ -137,6 +170,7 @@ int serve(const Globals& globals, bool until_empty, double lease, int deadline, 
   options.lease_seconds = lease;
   options.shutdown_deadline = std::chrono::seconds(deadline);
   options.until_empty = until_empty;
+  options.public_url = config.api_public_url;
   spdlog::info("serving as {}: at most {} send(s) in flight, window {}, batch {}, lease {} s; plugins: {}",
                options.worker_id, options.max_in_flight,
                options.window > 0 ? std::to_string(options.window) : std::string("as each plugin declares"),
@@ -151,6 +185,8 @@ int serve(const Globals& globals, bool until_empty, double lease, int deadline, 
     api_options.dns_resolver = config.dns_resolver;
     api_options.tls_cert_file = config.api_tls_cert_file;
     api_options.tls_key_file = config.api_tls_key_file;
+    api_options.max_body_bytes = static_cast<std::size_t>(config.api_max_body_bytes);
+    api_options.public_url = config.api_public_url;
     server = std::make_unique<api::Server>(api_pool, api_options, &box, &host);
     const auto port = server->start();
     spdlog::info("API listening on {}://{}:{}", config.api_tls_cert_file.empty() ? "http" : "https",
@@ -323,10 +359,22 @@ void add_queue_commands(CLI::App& app, const Globals& globals, Action& action) {
   send_cmd->add_option("--priority", o->priority, "0..1000, lower first (default 100)");
   send_cmd->add_option("--at", o->at, "Send not before this time (ISO 8601)");
   send_cmd->add_option("--max-retries", o->max_retries, "Retries after transient failures (default 5)");
+  send_cmd->add_option("--attach", o->attach, "Attach FILE (repeatable; its type by its extension)");
+  send_cmd->add_option("--inline", o->inline_files,
+                       "CID=FILE: an inline part the HTML shows as <img src=\"cid:CID\"> (repeatable)");
+  send_cmd->add_option("--header", o->headers,
+                       "'Name: value' header field to add (repeatable): X-*, List-*, In-Reply-To, References, ...");
+  send_cmd->add_option("--tag", o->tags, "A tag, to filter emails by (repeatable)");
+  send_cmd->add_option("--meta", o->meta, "KEY=VALUE metadata kept with the email and its events (repeatable)");
+  send_cmd->add_flag("--list-unsubscribe", o->list_unsubscribe,
+                     "Add one-click List-Unsubscribe (RFC 8058) pointing at api.public_url: a POST there suppresses the "
+                     "recipient");
+  send_cmd->add_option("--unsubscribe-mailto", o->unsubscribe_mailto, "A mailto: address beside the one-click URL");
   send_cmd->add_option("--file", o->file,
                        "Queue every email of a JSON-lines FILE (- for stdin) in one transaction; fields: configuration, "
                        "to, to_name, cc, bcc, subject, text, html, template, data, idempotency_key, priority, send_at, "
-                       "max_retries");
+                       "max_retries, attachments, headers, tags, metadata, list_unsubscribe, unsubscribe_mailto (as the "
+                       "API's POST /v1/emails)");
   send_cmd->callback([&, o] { action = [&, o] { return send(globals, *o); }; });
 
   struct ServeOptions {

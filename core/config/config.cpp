@@ -27,6 +27,18 @@ struct Key {
   std::function<json(const Config&)> get;
 };
 
+// The base URL recipients reach the API at (one-click unsubscribe links): why it cannot serve, or "".
+std::string public_url_problem(const std::string& url) {
+  static const std::regex shape(R"(^(https?)://([^/:?#]+|\[[0-9a-fA-F:]+\])(:[0-9]{1,5})?/?$)");
+  std::smatch m;
+  if (!std::regex_match(url, m, shape)) return "is not a base URL such as https://mail.example.com";
+  // RFC 8058 3.1: the one-click URL must be HTTPS; plain HTTP only to this machine, for tests.
+  const std::string host = m[2];
+  if (m[1] == "http" && host != "127.0.0.1" && host != "localhost" && host != "[::1]")
+    return "must be https:// (RFC 8058); http:// only for localhost";
+  return "";
+}
+
 std::string check_range(long long v, long long lo, long long hi) {
   if (v < lo || v > hi) return "must be between " + std::to_string(lo) + " and " + std::to_string(hi);
   return "";
@@ -88,6 +100,18 @@ const std::vector<Key>& keys() {
          return check_listen(c.api_listen);
        },
        [](const Config& c) { return json(c.api_listen); }},
+      {"api.public_url", "MAILROOM_API_PUBLIC_URL", Type::string,
+       [](Config& c, const json& v) {
+         c.api_public_url = v.get<std::string>();
+         return c.api_public_url.empty() ? std::string() : public_url_problem(c.api_public_url);
+       },
+       [](const Config& c) { return json(c.api_public_url); }},
+      {"api.max_body_bytes", "MAILROOM_API_MAX_BODY_BYTES", Type::integer,
+       [](Config& c, const json& v) {
+         c.api_max_body_bytes = v.get<long long>();
+         return check_range(c.api_max_body_bytes, 1024, 1024LL * 1024 * 1024);
+       },
+       [](const Config& c) { return json(c.api_max_body_bytes); }},
       {"api.tls_cert_file", "MAILROOM_API_TLS_CERT_FILE", Type::string,
        [](Config& c, const json& v) {
          c.api_tls_cert_file = v.get<std::string>();

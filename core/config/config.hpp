@@ -5,6 +5,8 @@
 //   plugins.dir          MAILROOM_PLUGINS_DIR           next to the binary (see docs/configuration.md)
 //   plugins.enabled      MAILROOM_PLUGINS_ENABLED       [] = every plugin found (comma-separated in env)
 //   api.listen           MAILROOM_API_LISTEN            "127.0.0.1:8025"
+//   api.public_url       MAILROOM_API_PUBLIC_URL        "" (https://HOST: where recipients reach the API)
+//   api.max_body_bytes   MAILROOM_API_MAX_BODY_BYTES    33554432 (32 MiB: attachments travel base64 in bodies)
 //   workers.count        MAILROOM_WORKERS_COUNT         256 (sends in flight per host)
 //   workers.window       MAILROOM_WORKERS_WINDOW        0 (sends in flight per configuration: the plugin's)
 //   workers.batch_size   MAILROOM_WORKERS_BATCH_SIZE    100
@@ -40,6 +42,8 @@ struct Config {
   std::string api_listen = "127.0.0.1:8025";
   std::string api_tls_cert_file;  // both set: the API serves HTTPS
   std::string api_tls_key_file;
+  long long api_max_body_bytes = 32LL * 1024 * 1024;
+  std::string api_public_url;  // one-click unsubscribe links point here; empty: none are offered
   int workers_count = 256;  // sends in flight on this host, over every configuration
   int workers_window = 0;   // sends in flight per configuration; 0: what its plugin declares
   int workers_batch_size = 100;

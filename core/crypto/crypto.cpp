@@ -1,6 +1,8 @@
 #include "crypto.hpp"
 
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/pem.h>
 #include <openssl/rand.h>
 
@@ -21,22 +23,6 @@ std::string base64_encode(const unsigned char* data, std::size_t size) {
   return out;
 }
 
-// Strict: only canonical base64 decodes (what base64_encode would write back).
-bool base64_decode(std::string_view text, std::string& out) {
-  if (text.empty() || text.size() % 4 != 0) return false;
-  std::string buffer(text.size() / 4 * 3, '\0');
-  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(buffer.data()),
-                                reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
-  if (n < 0) return false;
-  std::size_t size = static_cast<std::size_t>(n);
-  if (text.ends_with("==")) size -= 2;
-  else if (text.ends_with("=")) size -= 1;
-  buffer.resize(size);
-  if (base64_encode(reinterpret_cast<const unsigned char*>(buffer.data()), buffer.size()) != text) return false;
-  out = std::move(buffer);
-  return true;
-}
-
 struct CipherCtxFree {
   void operator()(EVP_CIPHER_CTX* ctx) const { EVP_CIPHER_CTX_free(ctx); }
 };
@@ -54,6 +40,25 @@ bool valid_key_id(std::string_view id) {
 }
 
 }  // namespace
+
+bool base64_decode(std::string_view text, std::string& out) {
+  if (text.empty()) {
+    out.clear();
+    return true;
+  }
+  if (text.size() % 4 != 0) return false;
+  std::string buffer(text.size() / 4 * 3, '\0');
+  const int n = EVP_DecodeBlock(reinterpret_cast<unsigned char*>(buffer.data()),
+                                reinterpret_cast<const unsigned char*>(text.data()), static_cast<int>(text.size()));
+  if (n < 0) return false;
+  std::size_t size = static_cast<std::size_t>(n);
+  if (text.ends_with("==")) size -= 2;
+  else if (text.ends_with("=")) size -= 1;
+  buffer.resize(size);
+  if (base64_encode(reinterpret_cast<const unsigned char*>(buffer.data()), buffer.size()) != text) return false;
+  out = std::move(buffer);
+  return true;
+}
 
 KeyRing KeyRing::parse(std::string_view text, std::string_view origin) {
   auto trim = [](std::string_view v) {
@@ -141,17 +146,52 @@ std::string generate_dkim_key(const std::string& algorithm) {
   return std::string(data, static_cast<std::size_t>(length));
 }
 
-std::string random_token(std::size_t bytes) {
-  std::string raw(bytes, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1)
-    throw CryptoError("OpenSSL has no randomness");
-  std::string out = base64_encode(reinterpret_cast<const unsigned char*>(raw.data()), raw.size());
+namespace {
+
+std::string base64url(const unsigned char* data, std::size_t size) {
+  std::string out = base64_encode(data, size);
   for (char& c : out) {
     if (c == '+') c = '-';
     if (c == '/') c = '_';
   }
   while (!out.empty() && out.back() == '=') out.pop_back();
   return out;
+}
+
+std::string purpose_mac(const Key& key, std::string_view purpose, std::string_view message) {
+  unsigned char derived[EVP_MAX_MD_SIZE], mac[EVP_MAX_MD_SIZE];
+  unsigned int derived_size = 0, mac_size = 0;
+  const std::string label = "mailroom:" + std::string(purpose);
+  HMAC(EVP_sha256(), key.bytes.data(), static_cast<int>(key.bytes.size()), reinterpret_cast<const unsigned char*>(label.data()),
+       label.size(), derived, &derived_size);
+  HMAC(EVP_sha256(), derived, static_cast<int>(derived_size), reinterpret_cast<const unsigned char*>(message.data()),
+       message.size(), mac, &mac_size);
+  OPENSSL_cleanse(derived, sizeof derived);
+  return base64url(mac, mac_size);
+}
+
+}  // namespace
+
+std::string SecretBox::sign(std::string_view purpose, std::string_view message) const {
+  const Key& key = ring_.newest();
+  return key.id + "." + purpose_mac(key, purpose, message);
+}
+
+bool SecretBox::verify(std::string_view purpose, std::string_view message, std::string_view tag) const {
+  const auto dot = tag.find('.');
+  if (dot == std::string_view::npos) return false;
+  const Key* key = ring_.find(tag.substr(0, dot));
+  if (key == nullptr) return false;
+  const std::string expected = purpose_mac(*key, purpose, message);
+  const std::string_view given = tag.substr(dot + 1);
+  return given.size() == expected.size() && CRYPTO_memcmp(given.data(), expected.data(), expected.size()) == 0;
+}
+
+std::string random_token(std::size_t bytes) {
+  std::string raw(bytes, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1)
+    throw CryptoError("OpenSSL has no randomness");
+  return base64url(reinterpret_cast<const unsigned char*>(raw.data()), raw.size());
 }
 
 std::string associated_data(std::string_view table, std::string_view column, std::string_view row_id) {

@@ -42,6 +42,10 @@ class KeyRing {
   std::vector<Key> keys_;
 };
 
+// Strict base64 (RFC 4648 section 4): only the canonical form decodes, no line breaks or
+// spaces; false for anything else. Empty text is no bytes.
+bool base64_decode(std::string_view text, std::string& out);
+
 // A new random key as one ring entry: "<id>:<base64>".
 std::string generate_key_entry(const std::string& id);
 
@@ -62,6 +66,14 @@ class SecretBox {
   // Throws CryptoError when the value is malformed, its key is not in the ring, or it was
   // altered or moved (authentication fails).
   std::string open(std::string_view sealed, std::string_view associated_data) const;
+
+  // An unforgeable tag of `message` for one `purpose` ("unsubscribe"): "<key id>.<base64url of
+  // HMAC-SHA256>" under a key derived from the newest master key for that purpose alone
+  // (HMAC(master key, "mailroom:" + purpose)), so a master key never signs two kinds of thing.
+  std::string sign(std::string_view purpose, std::string_view message) const;
+  // Whether `tag` is what sign(purpose, message) gives under any key of the ring (compared in
+  // constant time). A tag of a key since removed from the ring no longer verifies.
+  bool verify(std::string_view purpose, std::string_view message, std::string_view tag) const;
 
   const KeyRing& ring() const { return ring_; }
   // The key id a sealed value names, or "" when it is not of the v1 form.

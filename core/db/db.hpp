@@ -210,6 +210,25 @@ class ConfigurationCredential {
 };
 
 // --- email_queue and email_delivery_logs -----------------------------------------------
+// An attachment of a queued email; its bytes are kept once per user and content (migration 016).
+struct EmailAttachment {
+  std::string filename;
+  std::string content_type;
+  std::string content_id;  // set: an inline part
+  std::string content;     // the bytes
+};
+
+// What an email carries beyond its addresses and bodies (migration 016), the same when it is
+// queued and when it is claimed.
+struct MessageExtras {
+  std::vector<EmailAttachment> attachments;
+  std::vector<std::pair<std::string, std::string>> headers;  // added by the application, in order
+  std::vector<std::string> tags;
+  std::map<std::string, std::string> metadata;
+  bool list_unsubscribe = false;   // one-click List-Unsubscribe (RFC 8058), added when sent
+  std::string unsubscribe_mailto;  // a mailto: alternative in it; empty: none
+};
+
 struct NewQueuedEmail {
   std::string user_id;
   std::string configuration_id;
@@ -229,6 +248,7 @@ struct NewQueuedEmail {
   std::string run_at;  // timestamptz text; empty: now
   int max_retries = 5;
   std::string idempotency_key;
+  MessageExtras extras;
 };
 
 struct EnqueuedEmail {
@@ -245,6 +265,7 @@ struct ClaimedEmail {
   std::string subject, text_body, html_body;
   int retry_count = 0;
   int max_retries = 0;
+  MessageExtras extras;
 };
 
 // A text column as JSON: rows read a NULL as "", and give it back as null.
@@ -292,6 +313,12 @@ struct QueueEmailRow {
   std::string last_error, last_error_kind, run_at, created_at, sent_at, idempotency_key;
   std::string delivered_at, bounced_at, bounce_type, bounce_reason;
   int retry_count = 0, max_retries = 0;
+  // Migration 016: the application's header fields ({name: value}), tags, metadata, and its
+  // attachments as [{filename, content_type, content_id, size}] (never their bytes).
+  nlohmann::json headers = nlohmann::json::object(), tags = nlohmann::json::array(),
+                 metadata = nlohmann::json::object(), attachments = nlohmann::json::array();
+  bool list_unsubscribe = false;
+  std::string unsubscribe_mailto;
 };
 
 struct DeliveryLogRow {
@@ -327,7 +354,7 @@ struct WebhookOutcome {
 
 // Which emails to list, newest first; `after` continues a listing (a cursor from the last page).
 struct EmailFilter {
-  std::string status, recipient, configuration_id;
+  std::string status, recipient, configuration_id, tag;
   std::string after_created_micros, after_id;  // the last row of the previous page
   std::size_t limit = 50;
 };

@@ -1,6 +1,7 @@
 #include "db.hpp"
 #include "sql_arrays.hpp"
 
+#include <openssl/evp.h>
 #include <openssl/rand.h>
 
 #include <algorithm>
@@ -34,6 +35,75 @@ std::string random_uuid() {
 
 const char* const kNotifyChannel = "mailroom_email_queue";
 
+std::string hex_of(const unsigned char* data, std::size_t size) {
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  out.reserve(size * 2);
+  for (std::size_t i = 0; i < size; ++i) {
+    out += hex[data[i] >> 4];
+    out += hex[data[i] & 15];
+  }
+  return out;
+}
+
+std::string sha256_hex(const std::string& bytes) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr);
+  return hex_of(digest, length);
+}
+
+// Writes the attachments of the emails just inserted (`ids[i]` is `emails[i]`'s id, empty when
+// the idempotency key turned it away): each distinct content once per user (a newsletter's PDF
+// for 10,000 recipients is sent to the server and kept once), then one row per attachment
+// naming it. Two statements, whatever the number of emails.
+void insert_attachments(pqxx::work& tx, const std::vector<const NewQueuedEmail*>& emails, const std::vector<std::string>& ids) {
+  std::set<std::pair<std::string, std::string>> seen;  // (user, sha256)
+  std::vector<std::string> content_users, content_hashes, contents, sizes;
+  std::vector<std::string> email_ids, positions, users, filenames, types, content_ids, hashes;
+  for (std::size_t i = 0; i < emails.size(); ++i) {
+    if (ids[i].empty()) continue;
+    const auto& attachments = emails[i]->extras.attachments;
+    for (std::size_t k = 0; k < attachments.size(); ++k) {
+      const auto& a = attachments[k];
+      const std::string hash = sha256_hex(a.content);
+      if (seen.insert({emails[i]->user_id, hash}).second) {
+        content_users.push_back(emails[i]->user_id);
+        content_hashes.push_back(hash);
+        contents.push_back(hex_of(reinterpret_cast<const unsigned char*>(a.content.data()), a.content.size()));
+        sizes.push_back(std::to_string(a.content.size()));
+      }
+      email_ids.push_back(ids[i]);
+      positions.push_back(std::to_string(k));
+      users.push_back(emails[i]->user_id);
+      filenames.push_back(a.filename);
+      types.push_back(a.content_type);
+      content_ids.push_back(a.content_id);
+      hashes.push_back(hash);
+    }
+  }
+  if (email_ids.empty()) return;
+  exec_prepared(tx, "mr_attachment_contents",
+                "INSERT INTO email_attachment_contents (user_id, sha256, content, size_bytes)"
+                " SELECT u, decode(h, 'hex'), decode(c, 'hex'), s"
+                " FROM unnest($1::uuid[], $2::text[], $3::text[], $4::int[]) AS r(u, h, c, s)"
+                " ON CONFLICT (user_id, sha256) DO NOTHING",
+                text_array(content_users), text_array(content_hashes), text_array(contents), text_array(sizes));
+  exec_prepared(tx, "mr_attachments",
+                "INSERT INTO email_attachments (email_queue_id, position, user_id, filename, content_type, content_id, sha256)"
+                " SELECT e, p, u, f, t, NULLIF(c, ''), decode(h, 'hex')"
+                " FROM unnest($1::uuid[], $2::int[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::text[])"
+                "   AS r(e, p, u, f, t, c, h)",
+                text_array(email_ids), text_array(positions), text_array(users), text_array(filenames), text_array(types),
+                text_array(content_ids), text_array(hashes));
+}
+
+nlohmann::json headers_json(const std::vector<std::pair<std::string, std::string>>& headers) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const auto& [name, value] : headers) out.push_back({name, value});
+  return out;
+}
+
 }  // namespace
 
 std::vector<EnqueuedEmail> EmailQueue::insert(const std::vector<NewQueuedEmail>& emails, const std::string& actor_id) {
@@ -46,7 +116,8 @@ std::vector<EnqueuedEmail> EmailQueue::insert(const std::vector<NewQueuedEmail>&
       std::vector<std::string> ids;
       for (std::size_t i = first; i < last; ++i) ids.push_back(random_uuid());
       std::vector<std::string> users, configs, recipients, names, ccs, bccs, froms, from_names, reply_tos, subjects,
-          texts, htmls, template_names, template_data, priorities, run_ats, max_retries, keys;
+          texts, htmls, template_names, template_data, priorities, run_ats, max_retries, keys, headers, tags, metadata,
+          unsubscribes, mailtos;
       for (std::size_t i = first; i < last; ++i) {
         const auto& e = emails[i];
         users.push_back(e.user_id);
@@ -67,26 +138,34 @@ std::vector<EnqueuedEmail> EmailQueue::insert(const std::vector<NewQueuedEmail>&
         run_ats.push_back(e.run_at);
         max_retries.push_back(std::to_string(e.max_retries));
         keys.push_back(e.idempotency_key);
+        headers.push_back(headers_json(e.extras.headers).dump());
+        tags.push_back(nlohmann::json(e.extras.tags).dump());
+        metadata.push_back(nlohmann::json(e.extras.metadata).dump());
+        unsubscribes.push_back(e.extras.list_unsubscribe ? "true" : "false");
+        mailtos.push_back(e.extras.unsubscribe_mailto);
       }
       // One statement per chunk: rows, then their `queued` delivery logs.
       const auto inserted = exec_prepared(
           tx, "mr_enqueue",
           "WITH r AS (SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[],"
           "   $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[], $13::text[], $14::text[],"
-          "   $15::text[], $16::int[], $17::text[], $18::int[], $19::text[])"
+          "   $15::text[], $16::int[], $17::text[], $18::int[], $19::text[], $20::text[], $21::text[], $22::text[],"
+          "   $23::boolean[], $24::text[])"
           "   AS r(id, user_id, configuration_id, recipient_email, recipient_name, cc, bcc, from_address, from_name,"
           "        reply_to_address, subject, text_body, html_body, template_name, template_data, priority, run_at,"
-          "        max_retries, idempotency_key)),"
+          "        max_retries, idempotency_key, headers, tags, metadata, list_unsubscribe, unsubscribe_mailto)),"
           " ins AS ("
           "  INSERT INTO email_queue (id, user_id, email_configuration_id, recipient_email, recipient_name, cc, bcc,"
           "   from_address, from_name, reply_to_address, subject, text_body, html_body, template_name, template_data,"
-          "   priority, run_at, max_retries, idempotency_key, status)"
+          "   priority, run_at, max_retries, idempotency_key, headers, tags, metadata, list_unsubscribe,"
+          "   unsubscribe_mailto, status)"
           "  SELECT id, user_id, configuration_id, recipient_email, NULLIF(recipient_name, ''),"
           "   ARRAY(SELECT jsonb_array_elements_text(cc::jsonb)), ARRAY(SELECT jsonb_array_elements_text(bcc::jsonb)),"
           "   NULLIF(from_address, ''), NULLIF(from_name, ''), NULLIF(reply_to_address, ''), subject,"
           "   NULLIF(text_body, ''), NULLIF(html_body, ''), NULLIF(template_name, ''),"
           "   NULLIF(template_data, 'null')::jsonb, priority, coalesce(NULLIF(run_at, '')::timestamptz, now()),"
-          "   max_retries, NULLIF(idempotency_key, ''), 'queued' FROM r"
+          "   max_retries, NULLIF(idempotency_key, ''), headers::jsonb, ARRAY(SELECT jsonb_array_elements_text(tags::jsonb)),"
+          "   metadata::jsonb, list_unsubscribe, NULLIF(unsubscribe_mailto, ''), 'queued' FROM r"
           "  ON CONFLICT (user_id, idempotency_key) WHERE idempotency_key IS NOT NULL AND status <> 'failed'"
           "  DO NOTHING RETURNING id, user_id),"
           " logged AS ("
@@ -98,9 +177,17 @@ std::vector<EnqueuedEmail> EmailQueue::insert(const std::vector<NewQueuedEmail>&
           text_array(ccs), text_array(bccs), text_array(froms), text_array(from_names), text_array(reply_tos),
           text_array(subjects), text_array(texts), text_array(htmls), text_array(template_names),
           text_array(template_data), text_array(priorities), text_array(run_ats), text_array(max_retries),
-          text_array(keys));
+          text_array(keys), text_array(headers), text_array(tags), text_array(metadata), text_array(unsubscribes),
+          text_array(mailtos));
       std::set<std::string> fresh;
       for (const auto& r : inserted) fresh.insert(r[0].as<std::string>());
+      std::vector<const NewQueuedEmail*> chunk;
+      std::vector<std::string> fresh_ids;
+      for (std::size_t i = first; i < last; ++i) {
+        chunk.push_back(&emails[i]);
+        fresh_ids.push_back(fresh.count(ids[i - first]) ? ids[i - first] : "");
+      }
+      insert_attachments(tx, chunk, fresh_ids);
       for (std::size_t i = first; i < last; ++i) {
         const std::string& id = ids[i - first];
         if (fresh.count(id)) {
@@ -148,16 +235,36 @@ std::vector<ClaimedEmail> EmailQueue::claim(const std::string& worker, std::size
       "  WHERE q.id = ANY(ARRAY(SELECT id FROM due))"
       "  RETURNING q.id, q.user_id, q.email_configuration_id, q.recipient_email, q.recipient_name, q.cc, q.bcc,"
       "    q.from_address, q.from_name, q.reply_to_address, q.subject, q.text_body, q.html_body, q.retry_count,"
-      "    q.max_retries, q.priority, q.run_at),"
+      "    q.max_retries, q.priority, q.run_at, q.headers, q.tags, q.metadata, q.list_unsubscribe, q.unsubscribe_mailto),"
       " logged AS ("
       "  INSERT INTO email_delivery_logs (email_queue_id, user_id, event_type, event_status)"
       "  SELECT id, user_id, 'sending', 'claimed' FROM claimed)"
       " SELECT id::text, user_id::text, coalesce(email_configuration_id::text, '') AS configuration_id,"
       "  recipient_email, recipient_name, array_to_json(cc)::text AS cc, array_to_json(bcc)::text AS bcc,"
-      "  from_address, from_name, reply_to_address, subject, text_body, html_body, retry_count, max_retries"
+      "  from_address, from_name, reply_to_address, subject, text_body, html_body, retry_count, max_retries,"
+      "  headers::text AS headers, array_to_json(tags)::text AS tags, metadata::text AS metadata, list_unsubscribe,"
+      "  coalesce(unsubscribe_mailto, '') AS unsubscribe_mailto"
       " FROM claimed ORDER BY priority, run_at, id",
       worker, static_cast<long>(limit), lease_seconds, text_array(skip_configurations));
+  // The claimed emails' attachments, in one read (most batches have none: an index probe each).
+  std::vector<std::string> claimed_ids;
+  for (const auto& r : rows) claimed_ids.push_back(r["id"].as<std::string>());
+  const auto attachment_rows =
+      rows.empty() ? pqxx::result()
+                   : tx.exec_params("SELECT a.email_queue_id::text, a.filename, a.content_type, coalesce(a.content_id, ''),"
+                                    " encode(c.content, 'hex') FROM email_attachments a"
+                                    " JOIN email_attachment_contents c ON c.user_id = a.user_id AND c.sha256 = a.sha256"
+                                    " WHERE a.email_queue_id = ANY($1::uuid[]) ORDER BY a.email_queue_id, a.position",
+                                    text_array(claimed_ids));
   tx.commit();
+  std::map<std::string, std::vector<EmailAttachment>> attachments;
+  for (const auto& r : attachment_rows) {
+    const std::string_view hex(r[4].c_str(), r[4].size());
+    const auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
+    std::string bytes(hex.size() / 2, '\0');
+    for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(nibble(hex[2 * i]) * 16 + nibble(hex[2 * i + 1]));
+    attachments[r[0].as<std::string>()].push_back({r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<std::string>(), std::move(bytes)});
+  }
   std::vector<ClaimedEmail> out;
   out.reserve(rows.size());
   for (const auto& r : rows) {
@@ -177,6 +284,12 @@ std::vector<ClaimedEmail> EmailQueue::claim(const std::string& worker, std::size
     e.html_body = text_or_empty(r["html_body"]);
     e.retry_count = r["retry_count"].as<int>();
     e.max_retries = r["max_retries"].as<int>();
+    for (const auto& h : nlohmann::json::parse(r["headers"].as<std::string>())) e.extras.headers.emplace_back(h[0], h[1]);
+    e.extras.tags = from_json_array(r["tags"]);
+    e.extras.metadata = nlohmann::json::parse(r["metadata"].as<std::string>()).get<std::map<std::string, std::string>>();
+    if (auto it = attachments.find(e.id); it != attachments.end()) e.extras.attachments = std::move(it->second);
+    e.extras.list_unsubscribe = r["list_unsubscribe"].as<bool>();
+    e.extras.unsubscribe_mailto = r["unsubscribe_mailto"].as<std::string>();
     out.push_back(std::move(e));
   }
   return out;
@@ -303,7 +416,12 @@ const char* const kQueueRowColumns =
     " coalesce(message_id, ''), coalesce(last_error, ''), coalesce(last_error_kind, ''), run_at::text,"
     " created_at::text, coalesce(sent_at::text, ''), coalesce(idempotency_key, ''), retry_count, max_retries,"
     " (extract(epoch FROM created_at) * 1000000)::bigint::text, coalesce(delivered_at::text, ''),"
-    " coalesce(bounced_at::text, ''), coalesce(bounce_type, ''), coalesce(bounce_reason, '')";
+    " coalesce(bounced_at::text, ''), coalesce(bounce_type, ''), coalesce(bounce_reason, ''),"
+    " headers::text, array_to_json(tags)::text, metadata::text,"
+    " (SELECT coalesce(json_agg(json_build_object('filename', a.filename, 'content_type', a.content_type,"
+    "   'content_id', a.content_id, 'size', c.size_bytes) ORDER BY a.position), '[]')::text"
+    "  FROM email_attachments a JOIN email_attachment_contents c ON c.user_id = a.user_id AND c.sha256 = a.sha256"
+    "  WHERE a.email_queue_id = email_queue.id), list_unsubscribe, coalesce(unsubscribe_mailto, '')";
 
 QueueEmailRow to_queue_row(const pqxx::row& r) {
   QueueEmailRow e;
@@ -326,6 +444,12 @@ QueueEmailRow to_queue_row(const pqxx::row& r) {
   e.bounced_at = r[17].as<std::string>();
   e.bounce_type = r[18].as<std::string>();
   e.bounce_reason = r[19].as<std::string>();
+  for (const auto& h : nlohmann::json::parse(r[20].as<std::string>())) e.headers[h[0].get<std::string>()] = h[1];
+  e.tags = nlohmann::json::parse(r[21].as<std::string>());
+  e.metadata = nlohmann::json::parse(r[22].as<std::string>());
+  e.attachments = nlohmann::json::parse(r[23].as<std::string>());
+  e.list_unsubscribe = r[24].as<bool>();
+  e.unsubscribe_mailto = r[25].as<std::string>();
   return e;
 }
 }  // namespace
@@ -345,9 +469,10 @@ std::vector<std::pair<QueueEmailRow, std::string>> EmailQueue::list(const EmailF
           " FROM email_queue WHERE ($1 = '' OR status = $1) AND ($2 = '' OR lower(recipient_email) = lower($2))"
           " AND ($3 = '' OR email_configuration_id::text = lower($3))"
           " AND ($4 = '' OR ((extract(epoch FROM created_at) * 1000000)::bigint, id) < (NULLIF($4, '')::bigint, $5::uuid))"
+          " AND ($7 = '' OR tags @> ARRAY[$7]::text[])"  // idx_email_queue_tags
           " ORDER BY created_at DESC, id DESC LIMIT $6",
       f.status, f.recipient, f.configuration_id, f.after_created_micros, f.after_id.empty() ? "00000000-0000-0000-0000-000000000000" : f.after_id,
-      static_cast<long>(f.limit));
+      static_cast<long>(f.limit), f.tag);
   std::vector<std::pair<QueueEmailRow, std::string>> out;
   for (const auto& r : rows) out.emplace_back(to_queue_row(r), r[15].as<std::string>());
   return out;

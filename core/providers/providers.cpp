@@ -207,17 +207,32 @@ std::shared_ptr<DnsProvider> make_dns_provider(const plugin_host::PluginHost& ho
   }
 }
 
+namespace {
+
+// " (attachments: invoice.pdf 2400000 bytes, ...)" for a message too large to send, or "".
+std::string attachment_sizes(const OutgoingEmail& email) {
+  std::string out;
+  for (const auto& a : email.message.attachments)
+    out += (out.empty() ? " (attachments: " : ", ") + a.filename + " " + std::to_string(a.content.size()) + " bytes";
+  return out.empty() ? out : out + ")";
+}
+
+}  // namespace
+
 std::string email_refusal(const OutgoingEmail& email, std::size_t encoded_bytes, const plugin_host::Manifest& plugin) {
   const auto& caps = std::get<EmailCapabilities>(plugin.parsed_capabilities);
   const std::string who = "plugin " + plugin.name;
   if (email.envelope.rcpt_to.size() > caps.max_recipients)
     return std::to_string(email.envelope.rcpt_to.size()) + " recipients (to, cc and bcc together), but " + who +
            " declares max_recipients " + std::to_string(caps.max_recipients);
-  if (!email.message.attachments.empty() && !caps.attachments)
-    return "the email has attachments, but " + who + " does not declare the capability attachments";
+  if (!email.message.attachments.empty() && !caps.attachments) {
+    std::string files;
+    for (const auto& a : email.message.attachments) files += (files.empty() ? "" : ", ") + a.filename;
+    return "attachments (" + files + "): " + who + " does not declare the capability attachments";
+  }
   const std::size_t limit = caps.max_message_bytes > 0 ? caps.max_message_bytes : kDefaultMaxMessageBytes;
   if (encoded_bytes > limit)
-    return "the encoded message is " + std::to_string(encoded_bytes) + " bytes, but " + who +
+    return "the encoded message is " + std::to_string(encoded_bytes) + " bytes" + attachment_sizes(email) + ", but " + who +
            (caps.max_message_bytes > 0 ? " declares max_message_bytes " : " declares no max_message_bytes and the host's limit is ") +
            std::to_string(limit);
   return "";

@@ -24,7 +24,13 @@ nlohmann::json to_json(const db::QueueEmailRow& e) {
           {"delivered_at", text_or_null(e.delivered_at)},
           {"bounced_at", text_or_null(e.bounced_at)},
           {"bounce_type", text_or_null(e.bounce_type)},
-          {"bounce_reason", text_or_null(e.bounce_reason)}};
+          {"bounce_reason", text_or_null(e.bounce_reason)},
+          {"headers", e.headers},
+          {"tags", e.tags},
+          {"metadata", e.metadata},
+          {"attachments", e.attachments},
+          {"list_unsubscribe", e.list_unsubscribe},
+          {"unsubscribe_mailto", text_or_null(e.unsubscribe_mailto)}};
 }
 
 nlohmann::json to_json(const db::DeliveryLogRow& l) {

@@ -1,11 +1,15 @@
 #include "queue.hpp"
 
+#include "crypto.hpp"
 #include "email_config.hpp"
+#include "message_extras.hpp"
 #include "outgoing.hpp"
 #include "providers.hpp"
 #include "templates.hpp"
 
 #include <mailroom/mime.hpp>
+
+#include <strings.h>
 
 #include <chrono>
 #include <limits>
@@ -52,7 +56,7 @@ std::string capability_refusal(const db::NewQueuedEmail& row, const db::EmailCon
 
 std::vector<EnqueueResult> enqueue_in_transaction(db::Pool& pool, const plugin_host::PluginHost& plugins,
                                                   const std::vector<EmailRequest>& requests,
-                                                  const std::string& actor_id) {
+                                                  const std::string& actor_id, const EnqueueSettings& settings) {
   db::EmailConfigurations configurations(pool);
   db::Templates templates(pool);
   std::map<std::string, db::EmailConfiguration> configs;
@@ -96,6 +100,21 @@ std::vector<EnqueueResult> enqueue_in_transaction(db::Pool& pool, const plugin_h
     row.run_at = r.send_at;
     row.max_retries = r.max_retries;
     row.idempotency_key = r.idempotency_key;
+    row.extras = r.extras;
+    if (const auto why = extras_problem(row.extras); !why.empty()) fail(why);
+    if (row.extras.list_unsubscribe) {
+      if (settings.public_url.empty())
+        fail("list_unsubscribe needs the address recipients reach this server's API at: set api.public_url "
+             "(MAILROOM_API_PUBLIC_URL), e.g. https://mail.example.com");
+      for (const auto& [name, value] : row.extras.headers)
+        if (::strncasecmp(name.c_str(), "list-unsubscribe", 16) == 0)
+          fail("headers: " + name + " is written by mailroom when list_unsubscribe is set; leave it out");
+    }
+    if (!row.extras.unsubscribe_mailto.empty()) {
+      if (!row.extras.list_unsubscribe) fail("unsubscribe_mailto needs list_unsubscribe");
+      if (!email_config::is_email_address(row.extras.unsubscribe_mailto))
+        fail("unsubscribe_mailto: '" + row.extras.unsubscribe_mailto + "' is not an email address");
+    }
 
     templates::EmailTemplate content{r.subject, r.text_body, r.html_body};
     if (!r.template_name.empty()) {
@@ -168,10 +187,11 @@ std::vector<EnqueueResult> enqueue_in_transaction(db::Pool& pool, const plugin_h
 }  // namespace
 
 std::vector<EnqueueResult> enqueue(db::Pool& pool, const plugin_host::PluginHost& plugins,
-                                   const std::vector<EmailRequest>& requests, const std::string& actor_id) {
+                                   const std::vector<EmailRequest>& requests, const std::string& actor_id,
+                                   const EnqueueSettings& settings) {
   // One transaction: the configuration, template and suppression reads and the insert join it.
   std::vector<EnqueueResult> results;
-  db::transact(pool, actor_id, [&](pqxx::work&) { results = enqueue_in_transaction(pool, plugins, requests, actor_id); });
+  db::transact(pool, actor_id, [&](pqxx::work&) { results = enqueue_in_transaction(pool, plugins, requests, actor_id, settings); });
   return results;
 }
 
@@ -208,6 +228,28 @@ EmailRequest email_request_from_json(const nlohmann::json& j) {
     r.priority = get("priority", 100);
     r.send_at = get("send_at", std::string());
     r.max_retries = get("max_retries", 5);
+    const auto headers = get("headers", nlohmann::json::object());
+    for (const auto& [name, value] : headers.items()) {
+      field = "headers/" + name;
+      r.extras.headers.emplace_back(name, value.get<std::string>());
+    }
+    r.extras.tags = get("tags", std::vector<std::string>{});
+    r.extras.metadata = get("metadata", std::map<std::string, std::string>{});
+    r.extras.list_unsubscribe = get("list_unsubscribe", false);
+    r.extras.unsubscribe_mailto = get("unsubscribe_mailto", std::string());
+    const auto attachments = get("attachments", nlohmann::json::array());
+    for (std::size_t i = 0; i < attachments.size(); ++i) {
+      const auto& a = attachments[i];
+      field = "attachments/" + std::to_string(i);
+      db::EmailAttachment attachment;
+      attachment.filename = a.value("filename", std::string());
+      attachment.content_type = a.value("content_type", std::string());
+      attachment.content_id = a.value("content_id", std::string());
+      if (!crypto::base64_decode(a.value("content", std::string()), attachment.content))
+        throw EnqueueError("attachments[" + std::to_string(i) + "].content (" + attachment.filename +
+                           ") is not base64 (RFC 4648, with padding, without line breaks)");
+      r.extras.attachments.push_back(std::move(attachment));
+    }
   } catch (const nlohmann::json::exception&) {
     throw EnqueueError("field '" + field + "' has the wrong type");
   }

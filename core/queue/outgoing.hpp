@@ -21,6 +21,11 @@ OutgoingEmail to_outgoing(const Row& e) {
   out.message.subject = e.subject;
   out.message.text_body = e.text_body;
   out.message.html_body = e.html_body;
+  out.message.extra_headers = e.extras.headers;
+  for (const auto& a : e.extras.attachments)
+    out.message.attachments.push_back({a.filename, a.content_type, a.content, a.content_id});
+  out.tags = e.extras.tags;
+  out.metadata = e.extras.metadata;
   return out;
 }
 

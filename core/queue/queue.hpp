@@ -12,6 +12,7 @@
 #include <atomic>
 #include <chrono>
 #include <functional>
+#include <optional>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -46,7 +47,27 @@ struct EmailRequest {
   std::string send_at;     // ISO 8601 time; empty: now
   int max_retries = 5;
   std::string idempotency_key;
+  db::MessageExtras extras;  // attachments (bytes decoded), header fields, tags, metadata
 };
+
+// One-click unsubscription (RFC 8058). The token of an email's unsubscribe URL ("<email id>.<key id>.<HMAC>"), and the email id a
+// token names when it is one this deployment made (nullopt: forged, altered or of a removed key).
+std::string unsubscribe_token(const crypto::SecretBox& box, const std::string& email_id);
+std::optional<std::string> unsubscribe_email_id(const crypto::SecretBox& box, const std::string& token);
+// List-Unsubscribe (<PUBLIC_URL/v1/unsubscribe/TOKEN>, and <mailto:...> when given) and
+// List-Unsubscribe-Post: List-Unsubscribe=One-Click.
+std::vector<std::pair<std::string, std::string>> list_unsubscribe_headers(const std::string& public_url,
+                                                                          const std::string& token,
+                                                                          const std::string& mailto);
+
+// What enqueue needs to know about the deployment.
+struct EnqueueSettings {
+  std::string public_url;  // api.public_url; empty: list_unsubscribe is refused
+};
+
+// The media type of a file by its name ("invoice.pdf" -> application/pdf), for attachments
+// given without one; application/octet-stream when the extension is not a common one.
+std::string content_type_for(const std::string& filename);
 
 // An email as JSON, as `mailroom send --file` lines and the API's bodies give it. Its shape
 // is the API's NewEmail schema (api::schema_problem), checked once, by the caller, before
@@ -65,7 +86,8 @@ inline constexpr std::size_t kMaxBodyBytes = 10 * 1024 * 1024;
 // All or nothing: every request is checked first (its fields, and what the configuration's
 // plugin declares it can send: providers::email_refusal); the writes are one transaction.
 std::vector<EnqueueResult> enqueue(db::Pool& pool, const plugin_host::PluginHost& plugins,
-                                   const std::vector<EmailRequest>& requests, const std::string& actor_id);
+                                   const std::vector<EmailRequest>& requests, const std::string& actor_id,
+                                   const EnqueueSettings& settings = {});
 
 // The one JSON form of an email and of a delivery log entry (API and CLI alike).
 nlohmann::json to_json(const db::QueueEmailRow& email);
@@ -89,6 +111,7 @@ struct WorkerOptions {
   std::chrono::milliseconds flush_interval{200};  // outcomes are written at least this often
   std::chrono::seconds shutdown_deadline{30};
   bool until_empty = false;  // stop once nothing is queued or sending (benchmarks, batch jobs)
+  std::string public_url;    // api.public_url, for List-Unsubscribe; empty: such emails fail
   const Clock* clock = nullptr;  // wall time of the quota windows; null: the system clock
 };
 

@@ -142,9 +142,17 @@ db::Completion handed_back(const db::ClaimedEmail& email, const char* why, doubl
   return c;
 }
 
-OutgoingEmail to_outgoing_email(const db::ClaimedEmail& e) {
+OutgoingEmail to_outgoing_email(const db::ClaimedEmail& e, const crypto::SecretBox& box, const std::string& public_url) {
   OutgoingEmail out = to_outgoing(e);
   out.id = e.id;
+  if (e.extras.list_unsubscribe) {
+    if (public_url.empty())
+      throw ProviderError(ErrorKind::permanent, "no_public_url",
+                          "the email asks for one-click List-Unsubscribe, but this host has no api.public_url "
+                          "(MAILROOM_API_PUBLIC_URL) to put in it");
+    for (auto& header : list_unsubscribe_headers(public_url, unsubscribe_token(box, e.id), e.extras.unsubscribe_mailto))
+      out.message.extra_headers.push_back(std::move(header));
+  }
   // The same on every attempt, so a resend after a crash is recognisable as the same message.
   const auto at = e.from_address.rfind('@');
   out.message.message_id =
@@ -532,7 +540,7 @@ class Dispatcher : public std::enable_shared_from_this<Dispatcher> {
                                   provider_name, rng(), stats_);
         counted = true;
       }
-      auto outgoing = to_outgoing_email(email);
+      auto outgoing = to_outgoing_email(email, box_, options_.public_url);
       handed_over = true;
       const auto receipt = provider->send(outgoing);
       c.id = email.id;

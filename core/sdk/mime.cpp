@@ -280,6 +280,29 @@ std::string base64_lines(std::string_view data) {
   return out;
 }
 
+namespace {
+
+// One attachment's MIME part: inline with its Content-ID, or an attachment.
+std::string attachment_part(const Attachment& a) {
+  check_header_text("attachment content type", a.content_type);
+  std::string part = "Content-Type: " + (a.content_type.empty() ? std::string("application/octet-stream") : a.content_type) + "\r\n";
+  part += "Content-Transfer-Encoding: base64\r\n";
+  if (!a.content_id.empty()) {
+    const bool bad_id = std::any_of(a.content_id.begin(), a.content_id.end(), [](char c) {
+      return static_cast<unsigned char>(c) <= ' ' || static_cast<unsigned char>(c) >= 0x7f || c == '<' || c == '>';
+    });
+    if (bad_id)
+      throw ProviderError(ErrorKind::invalid_request, "bad_content_id",
+                          "an inline attachment's content_id is not printable ASCII without spaces or angle brackets");
+    part += "Content-ID: <" + a.content_id + ">\r\n";
+  }
+  part += std::string("Content-Disposition: ") + (a.content_id.empty() ? "attachment; " : "inline; ") +
+          filename_parameter(a.filename) + "\r\n\r\n";
+  return part + base64_lines(a.content);
+}
+
+}  // namespace
+
 BuiltMessage build(const Message& message, const BuildOptions& options) {
   BuiltMessage built;
   std::string domain = options.message_id_domain;
@@ -322,21 +345,26 @@ BuiltMessage build(const Message& message, const BuildOptions& options) {
   } else {
     body = text_part(html ? "text/html" : "text/plain", html ? message.html_body : message.text_body);
   }
-  if (message.attachments.empty()) {
+  // Inline parts (a Content-ID, for <img src="cid:...">) go in multipart/related around the
+  // body they illustrate; the others in multipart/mixed around that (RFC 2387, RFC 2046).
+  std::vector<const Attachment*> inline_parts, attached;
+  for (const auto& a : message.attachments) (a.content_id.empty() ? attached : inline_parts).push_back(&a);
+  if (!inline_parts.empty()) {
+    const std::string boundary = "=_related_" + random_token(24);
+    std::string related = "Content-Type: multipart/related; boundary=\"" + boundary + "\"\r\n\r\n";
+    related += "--" + boundary + "\r\n" + body;
+    for (const auto* a : inline_parts) related += "\r\n--" + boundary + "\r\n" + attachment_part(*a);
+    related += "\r\n--" + boundary + "--\r\n";
+    body = std::move(related);
+  }
+  if (attached.empty()) {
     m += body;
     return built;
   }
   const std::string boundary = "=_mixed_" + random_token(24);
   m += "Content-Type: multipart/mixed; boundary=\"" + boundary + "\"\r\n\r\n";
   m += "--" + boundary + "\r\n" + body;
-  for (const auto& a : message.attachments) {
-    check_header_text("attachment content type", a.content_type);
-    m += "\r\n--" + boundary + "\r\n";
-    m += "Content-Type: " + (a.content_type.empty() ? std::string("application/octet-stream") : a.content_type) + "\r\n";
-    m += "Content-Transfer-Encoding: base64\r\n";
-    m += "Content-Disposition: attachment; " + filename_parameter(a.filename) + "\r\n\r\n";
-    m += base64_lines(a.content);
-  }
+  for (const auto* a : attached) m += "\r\n--" + boundary + "\r\n" + attachment_part(*a);
   m += "\r\n--" + boundary + "--\r\n";
   return built;
 }

@@ -16,7 +16,9 @@ struct SigningKey {
   std::string selector;         // s=, e.g. "mail2026"
   std::string private_key_pem;  // RSA (2048 bits or more recommended) or Ed25519, PEM (PKCS#8 or PKCS#1)
   // h=: the fields signed when present (From always). Lower case.
+  // List-Unsubscribe and List-Unsubscribe-Post: RFC 8058 3.3 wants one-click unsubscription signed.
   std::vector<std::string> headers = {"from", "to", "cc", "reply-to", "subject", "date", "message-id",
+                                      "in-reply-to", "references", "list-unsubscribe", "list-unsubscribe-post",
                                       "mime-version", "content-type", "content-transfer-encoding"};
 };
 

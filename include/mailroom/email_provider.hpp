@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -23,6 +24,9 @@ struct Attachment {
   std::string filename;
   std::string content_type;  // "application/pdf"
   std::string content;       // raw bytes
+  // Set: an inline part the HTML refers to as <img src="cid:CONTENT_ID">, sent in
+  // multipart/related beside the body; empty: an attachment.
+  std::string content_id{};
 };
 
 // What the recipients see: the header fields and bodies. Bcc is never here.
@@ -53,6 +57,10 @@ struct OutgoingEmail {
   std::string id;  // the host's id for this email (email_queue.id); stable across retries
   Envelope envelope;
   Message message;
+  // The application's labels for the email, for providers that keep them with their events
+  // (SendGrid categories and custom_args); never part of the message itself.
+  std::vector<std::string> tags{};
+  std::map<std::string, std::string> metadata{};
 };
 
 struct SendReceipt {

@@ -70,8 +70,9 @@
 // event types accepted, dropped and unsubscribed; 5: PluginContext::credentials and the
 // manifest's "credential_column"; 6: verify() returns a VerifyReport, PluginContext::sender,
 // the email capabilities "daily_limit" and "hourly_limit"; 7: record sets in Change (values,
-// held), ProviderRecord::untouchable and ChangeResult::note).
-#define MAILROOM_ABI_VERSION 7
+// held), ProviderRecord::untouchable and ChangeResult::note; 8: Attachment::content_id
+// (inline parts), OutgoingEmail's tags and metadata, the SDK's wire_type() and normal_name()).
+#define MAILROOM_ABI_VERSION 8
 
 #if defined(__clang__)
 #define MAILROOM_DETAIL_COMPILER_FAMILY "clang"

@@ -135,6 +135,62 @@ TEST_F(Hostile, BadInputIsA4xxNamingTheField) {
           {400, "is not an email address"});
 }
 
+// Everything that becomes a header field is checked at enqueue: each field an application may
+// not set, a line break in each header-bearing field, attachments the plugin cannot send.
+TEST_F(Hostile, HeaderFieldsAndAttachmentsAreCheckedWhenQueued) {
+  ASSERT_TRUE(serve_.healthy());
+  const std::string t = "mr_alice_token";
+  for (const std::string name : {"From", "To", "Cc", "Bcc", "Subject", "Date", "Message-ID", "MIME-Version",
+                                 "Content-Type", "Content-Transfer-Encoding", "DKIM-Signature", "Received", "Return-Path",
+                                 "Sender", "Reply-To"})
+    refused("POST", "/v1/emails", t, email({{"headers", {{name, "x"}}}}).dump(),
+            {422, "headers: " + name + " is written by mailroom from the email's fields and its parts"});
+  refused("POST", "/v1/emails", t, email({{"headers", {{"Organization", "x"}}}}).dump(),
+          {422, "headers: Organization is not a field an application may set (X-*, List-*"});
+  refused("POST", "/v1/emails", t, email({{"headers", {{"X-Bad Name", "x"}}}}).dump(),
+          {422, "headers: 'X-Bad Name' is not a header field name"});
+  refused("POST", "/v1/emails", t, email({{"headers", {{"X-A", "1"}, {"x-a", "2"}}}}).dump(), {422, "headers: x-a is given twice"});
+  // A line break in each field that becomes header text.
+  const std::string crlf = "x\r\nBcc: victim@example.com";
+  const json pdf = {{"filename", "a.pdf"}, {"content", "JVBERg=="}};
+  struct Case {
+    json changes;
+    std::string detail;
+  };
+  const auto with = [](const std::string& key, json value) { return json{{key, std::move(value)}}; };
+  const auto attachment = [&](const std::string& key, const std::string& value) {
+    json a = pdf;
+    a[key] = value;
+    return with("attachments", json::array({a}));
+  };
+  const std::vector<Case> cases = {
+      {with("subject", crlf), "subject contains a line break"},
+      {with("to_name", crlf), "to_name contains a line break"},
+      {with("headers", json{{"X-Note", crlf}}), "headers: X-Note contains a line break"},
+      {with("headers", json{{"List-Unsubscribe", "<https://x.test/u>\nBcc: v@example.com"}}),
+       "headers: List-Unsubscribe contains a line break"},
+      {attachment("filename", crlf), "attachments[0].filename"},
+      {attachment("content_type", "application/pdf\r\nBcc: v@e.com"), "attachments[0].content_type (a.pdf) contains a line break"},
+      {attachment("content_id", "logo\r\nBcc: v@e.com"), "attachments[0].content_id (a.pdf) contains a line break"},
+  };
+  for (const auto& c : cases) refused("POST", "/v1/emails", t, email(c.changes).dump(), {422, c.detail});
+  // Addresses with a line break are not addresses.
+  for (const std::string field : {"to", "cc", "bcc"}) {
+    const json value = field == "to" ? json("carol@example.com\r\nBcc: v@example.com") : json::array({"carol@example.com\nBcc: v@example.com"});
+    const auto r = serve_.call("POST", "/v1/emails", t, email({{field, value}}).dump());
+    EXPECT_TRUE(r.status == 400 || r.status == 422) << field << ": " << r.body;
+    EXPECT_NE(r.body.find(field), std::string::npos) << r.body;
+  }
+  refused("POST", "/v1/emails", t, email({{"attachments", {{{"filename", "a.pdf"}, {"content", "not base64!"}}}}}).dump(),
+          {400, "attachments[0].content (a.pdf) is not base64"});
+  // fake_email declares no attachments: refused now, naming the file, not at send time.
+  refused("POST", "/v1/emails", t, email({{"attachments", {pdf}}}).dump(),
+          {422, "attachments (a.pdf): plugin fake_email does not declare the capability attachments"});
+  refused("POST", "/v1/emails", t, email({{"tags", {"ok", "not ok"}}}).dump(), {422, "tags: 'not ok' must be 1 to 64 letters"});
+  refused("POST", "/v1/emails", t, email({{"metadata", {{"k", std::string(513, 'v')}}}}).dump(),
+          {422, "metadata: the value of k is longer than 512 characters"});
+}
+
 TEST_F(Hostile, ConfigurationsAreCheckedWhenCreatedNotWhenSent) {
   ASSERT_TRUE(serve_.healthy());
   const std::string t = "mr_alice_token";

@@ -3,6 +3,7 @@
 prints what it finds as JSON: an independent check of mailroom's message building."""
 import email
 import email.policy
+import hashlib
 import json
 import sys
 
@@ -25,7 +26,27 @@ out = {
     "text": None,
     "html": None,
     "attachments": [],
+    # Every leaf part: [content type, disposition, filename, Content-ID, SHA-256 of its decoded bytes]
+    "parts": [],
+    # The MIME tree: "multipart/mixed(multipart/related(multipart/alternative(text/plain,text/html),image/png),...)"
+    "structure": None,
+    "headers": [[k, str(v)] for k, v in msg.items()],
 }
+
+
+def structure(part):
+    if not part.is_multipart():
+        return part.get_content_type()
+    return part.get_content_type() + "(" + ",".join(structure(p) for p in part.iter_parts()) + ")"
+
+
+out["structure"] = structure(msg)
+for part in msg.walk():
+    if part.is_multipart():
+        continue
+    payload = part.get_payload(decode=True) or b""
+    out["parts"].append([part.get_content_type(), part.get_content_disposition(), part.get_filename(),
+                         part["Content-ID"], hashlib.sha256(payload).hexdigest()])
 for part in msg.walk():
     if part.is_multipart():
         continue

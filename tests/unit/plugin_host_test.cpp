@@ -93,10 +93,10 @@ TEST(PluginHost, RefusesEachBadFileWithItsExactMessageAndKeepsTheGoodOnes) {
   std::map<std::string, std::string> by_file;
   for (const auto& r : refusals) by_file[r.file.filename().string()] = r.message;
   const std::map<std::string, std::string> expected = {
-      {"abi_mismatch.so", bad.file("abi_mismatch.so") + ": built for plugin ABI 999, but this host loads ABI 7"},
+      {"abi_mismatch.so", bad.file("abi_mismatch.so") + ": built for plugin ABI 999, but this host loads ABI 8"},
       {"abi_and_toolchain_mismatch.so",
        bad.file("abi_and_toolchain_mismatch.so") +
-           ": built for plugin ABI 998 and toolchain 'clang+libc++', but this host loads ABI 7 and toolchain '" +
+           ": built for plugin ABI 998 and toolchain 'clang+libc++', but this host loads ABI 8 and toolchain '" +
            kHostToolchain + "'"},
       {"toolchain_mismatch.so", bad.file("toolchain_mismatch.so") +
                                     ": built for toolchain 'msvc+msvc-stl', but this host loads toolchain '" +

@@ -41,7 +41,7 @@ TEST_F(Providers, EachUndeclaredCapabilityIsRefusedByName) {
   attached.message.attachments.push_back({"a.pdf", "application/pdf", "%PDF"});
   EXPECT_EQ(email_refusal(attached, 100, manifest("test_email")), "") << "test_email declares attachments";
   EXPECT_EQ(email_refusal(attached, 100, manifest("fake_email")),
-            "the email has attachments, but plugin fake_email does not declare the capability attachments");
+            "attachments (a.pdf): plugin fake_email does not declare the capability attachments");
   EXPECT_EQ(email_refusal(email(1), 1048576, manifest("test_email")), "");
   EXPECT_EQ(email_refusal(email(1), 1048577, manifest("test_email")),
             "the encoded message is 1048577 bytes, but plugin test_email declares max_message_bytes 1048576");
@@ -52,7 +52,7 @@ TEST_F(Providers, EachUndeclaredCapabilityIsRefusedByName) {
   EXPECT_EQ(email_refusal(email(2), 100, bare),
             "2 recipients (to, cc and bcc together), but plugin throwing_factory declares max_recipients 1");
   EXPECT_EQ(email_refusal(attached, 100, bare),
-            "the email has attachments, but plugin throwing_factory does not declare the capability attachments");
+            "attachments (a.pdf): plugin throwing_factory does not declare the capability attachments");
   EXPECT_EQ(email_refusal(email(1), mailroom::providers::kDefaultMaxMessageBytes + 1, bare),
             "the encoded message is 26214401 bytes, but plugin throwing_factory declares no max_message_bytes and the "
             "host's limit is 26214400");
