@@ -99,7 +99,9 @@ Response email_logs(Call& call) {
   json logs = json::array();
   for (const auto& l : db::EmailQueue(call.services.pool).logs(email.id))
     logs.push_back(queue::to_json(l));
-  return json_response(http::status::ok, {{"email_id", email.id}, {"logs", logs}}, call.request);
+  return json_response(http::status::ok,
+                       {{"email_id", email.id}, {"tags", email.tags}, {"metadata", email.metadata}, {"logs", logs}},
+                       call.request);
 }
 
 Response retry_email(Call& call) {

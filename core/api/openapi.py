@@ -394,8 +394,10 @@ PATHS = {
                                                                                  "404": problem("not the caller's")})},
     "/v1/emails/{id}/logs": {"parameters": ID, "get": op(
         "The email's delivery logs, oldest first",
-        {"200": body({"type": "object", "required": ["email_id", "logs"], "properties": {
-            "email_id": {"type": "string"}, "logs": {"type": "array", "items": ref("DeliveryLog")}}}, "logs"),
+        {"200": body({"type": "object", "required": ["email_id", "tags", "metadata", "logs"], "properties": {
+            "email_id": {"type": "string"}, "tags": {"type": "array", "items": {"type": "string"}},
+            "metadata": {"type": "object", "additionalProperties": {"type": "string"}},
+            "logs": {"type": "array", "items": ref("DeliveryLog")}}}, "logs, with the email's tags and metadata"),
          "404": problem("not the caller's")})},
     "/v1/emails/{id}/retry": {"parameters": ID, "post": op(
         "Queue a failed email again (attempts reset)",

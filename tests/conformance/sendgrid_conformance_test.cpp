@@ -51,7 +51,10 @@ TEST_F(SendGridConformance, TheWholeMessageBecomesTheV3Body) {
   email.message.cc = {{"copy@example.com", "Copy Reader"}};
   email.message.reply_to = mailroom::Address{"replies@example.com", "Replies"};
   email.message.extra_headers = {{"X-Campaign", "winter"}};
-  email.message.attachments = {{"invoice.pdf", "application/pdf", std::string("%PDF-1.7\n\0\xff", 11)}};
+  email.message.attachments = {{"invoice.pdf", "application/pdf", std::string("%PDF-1.7\n\0\xff", 11)},
+                               {"logo.png", "image/png", "PNG", "logo"}};
+  email.tags = {"invoice", "q4"};
+  email.metadata = {{"customer", "42"}, {"mailroom_email_id", "not-this"}};
   email.message.message_id = "<0b6f1a52-58a4-4bb0-9c43-3f1c2d9c7a10@example.com>";
   make_provider()->send(email);
 
@@ -67,7 +70,12 @@ TEST_F(SendGridConformance, TheWholeMessageBecomesTheV3Body) {
   EXPECT_EQ(sent["content"], json::parse(R"([{"type": "text/plain", "value": "plain text\n"},
                                              {"type": "text/html", "value": "<p>html</p>\n"}])"));
   EXPECT_EQ(sent["attachments"], json::parse(R"([{"content": "JVBERi0xLjcKAP8=", "filename": "invoice.pdf",
-                                                  "type": "application/pdf", "disposition": "attachment"}])"));
+                                                  "type": "application/pdf", "disposition": "attachment"},
+                                                 {"content": "UE5H", "filename": "logo.png", "type": "image/png",
+                                                  "disposition": "inline", "content_id": "logo"}])"));
+  EXPECT_EQ(sent["categories"], json::parse(R"(["invoice", "q4"])")) << "tags become categories";
+  EXPECT_EQ(p["custom_args"], json::parse(R"({"customer": "42", "mailroom_email_id": "0b6f1a52-58a4-4bb0-9c43-3f1c2d9c7a10"})"))
+      << "metadata rides in custom_args, never over the email id";
   EXPECT_EQ(sent["headers"], json::parse(R"({"X-Campaign": "winter",
                                              "Message-ID": "<0b6f1a52-58a4-4bb0-9c43-3f1c2d9c7a10@example.com>"})"));
   EXPECT_EQ(sent.dump().find("\"Bcc\""), std::string::npos) << "a Bcc header was sent";

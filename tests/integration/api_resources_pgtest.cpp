@@ -212,6 +212,28 @@ TEST_F(ApiResources, EmailsPageWithACursorAndRetryAndCancelFollowTheStatus) {
   EXPECT_EQ(json::parse(call("GET", "/v1/emails?status=queued", "mr_alice").body)["emails"].size(), 5u);
 }
 
+// Tags and metadata are kept with the email, returned with it and its logs, and filter the list.
+TEST_F(ApiResources, TagsFilterTheListAndComeBackWithMetadata) {
+  const auto tagged = call("POST", "/v1/emails", "mr_alice",
+                           json{{"configuration", alice_config_}, {"to", "t@example.com"}, {"subject", "Hi"}, {"text", "x"},
+                                {"tags", {"invoice", "q4"}}, {"metadata", {{"customer", "42"}}},
+                                {"headers", {{"X-Campaign", "spring"}}}}.dump());
+  ASSERT_EQ(tagged.status, 202) << tagged.body;
+  const std::string id = json::parse(tagged.body)["id"];
+  queue_email("mr_alice", alice_config_, "untagged@example.com");
+  const auto listed = json::parse(call("GET", "/v1/emails?tag=invoice", "mr_alice").body)["emails"];
+  ASSERT_EQ(listed.size(), 1u) << listed.dump();
+  EXPECT_EQ(listed[0]["id"], id);
+  EXPECT_EQ(listed[0]["tags"], json({"invoice", "q4"}));
+  EXPECT_EQ(listed[0]["metadata"], json({{"customer", "42"}}));
+  EXPECT_EQ(listed[0]["headers"], json({{"X-Campaign", "spring"}}));
+  EXPECT_TRUE(json::parse(call("GET", "/v1/emails?tag=q3", "mr_alice").body)["emails"].empty());
+  EXPECT_TRUE(json::parse(call("GET", "/v1/emails?tag=invoice", "mr_bob").body)["emails"].empty()) << "another user's";
+  const auto logs = json::parse(call("GET", "/v1/emails/" + id + "/logs", "mr_alice").body);
+  EXPECT_EQ(logs["tags"], json({"invoice", "q4"}));
+  EXPECT_EQ(logs["metadata"], json({{"customer", "42"}}));
+}
+
 TEST_F(ApiResources, TemplatePreviewIsStrictAndNamesTheMissingVariable) {
   ASSERT_EQ(call("PUT", "/v1/templates/invite", "mr_alice",
                  json{{"subject", "Hi {{name}}"}, {"html_body", "<p>{{name}} &amp; {{team}}</p>"}}.dump()).status,

@@ -158,7 +158,15 @@ class SendGrid final : public mailroom::EmailProvider {
       if (seen.insert(lower(a.email)).second) personalization["cc"].push_back(address(a, "Cc"));
     for (const auto& rcpt : email.envelope.rcpt_to)
       if (seen.insert(lower(rcpt)).second) personalization["bcc"].push_back(address({rcpt, ""}, "Bcc"));
-    personalization["custom_args"] = {{std::string(sendgrid::kEmailIdArgument), email.id}};
+    // The application's metadata rides along in custom_args (SendGrid echoes them in every
+    // event), beside the email id mailroom matches events by, which it cannot override.
+    json custom_args = json::object();
+    for (const auto& [key, value] : email.metadata) custom_args[key] = value;
+    custom_args[std::string(sendgrid::kEmailIdArgument)] = email.id;
+    if (custom_args.dump().size() > 10000)
+      throw ProviderError(ErrorKind::invalid_request, "custom_args_too_large",
+                          "the email's metadata is larger than SendGrid's 10,000 bytes of custom_args");
+    personalization["custom_args"] = std::move(custom_args);
 
     json body{{"personalizations", json::array({personalization})}, {"from", address(m.from, "From")}};
     if (m.reply_to) body["reply_to"] = address(*m.reply_to, "Reply-To");
@@ -170,8 +178,10 @@ class SendGrid final : public mailroom::EmailProvider {
       throw ProviderError(ErrorKind::invalid_request, "no_content", "the email has neither a text nor an HTML body");
     for (const auto& a : m.attachments) {
       check_single_line("attachment filename", a.filename);
-      json attachment{{"content", base64(a.content)}, {"filename", a.filename}, {"disposition", "attachment"}};
+      json attachment{{"content", base64(a.content)}, {"filename", a.filename},
+                      {"disposition", a.content_id.empty() ? "attachment" : "inline"}};
       if (!a.content_type.empty()) attachment["type"] = a.content_type;
+      if (!a.content_id.empty()) attachment["content_id"] = a.content_id;
       body["attachments"].push_back(std::move(attachment));
     }
     json headers = json::object();
@@ -181,6 +191,8 @@ class SendGrid final : public mailroom::EmailProvider {
     }
     if (!m.message_id.empty()) headers["Message-ID"] = m.message_id;
     if (!headers.empty()) body["headers"] = std::move(headers);
+    // Tags become categories (SendGrid allows 10, as mailroom does), for its statistics and events.
+    for (const auto& tag : email.tags) body["categories"].push_back(tag);
     if (sandbox) body["mail_settings"] = {{"sandbox_mode", {{"enable", true}}}};
     return body;
   }
