@@ -3,6 +3,9 @@
 DROP TABLE IF EXISTS email_attachments;
 DROP TABLE IF EXISTS email_attachment_contents;
 DROP INDEX IF EXISTS idx_email_queue_tags;
+ALTER TABLE IF EXISTS email_configurations
+    DROP COLUMN IF EXISTS list_unsubscribe,
+    DROP COLUMN IF EXISTS unsubscribe_mailto;
 ALTER TABLE IF EXISTS email_queue
     DROP COLUMN IF EXISTS headers,
     DROP COLUMN IF EXISTS tags,

@@ -35,6 +35,10 @@ ALTER TABLE email_queue
     ADD COLUMN list_unsubscribe   BOOLEAN NOT NULL DEFAULT false,
     ADD COLUMN unsubscribe_mailto TEXT;
 CREATE INDEX idx_email_queue_tags ON email_queue USING gin (tags);
+-- A configuration's default for its emails (an email's own list_unsubscribe wins).
+ALTER TABLE email_configurations
+    ADD COLUMN list_unsubscribe   BOOLEAN NOT NULL DEFAULT false,
+    ADD COLUMN unsubscribe_mailto TEXT;
 
 GRANT SELECT, INSERT, UPDATE, DELETE ON email_attachment_contents, email_attachments TO mailroom_app;
 ALTER TABLE email_attachment_contents ENABLE ROW LEVEL SECURITY;

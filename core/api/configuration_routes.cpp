@@ -38,6 +38,9 @@ email_config::Input input_of(const json& body, const plugin_host::PluginHost& pl
     in.requests_per_second = body["requests_per_second"].is_null() ? 0.0 : body["requests_per_second"].get<double>();
   for (const auto& [name, field] : {std::pair{"daily_limit", &in.daily_limit}, std::pair{"hourly_limit", &in.hourly_limit}})
     if (body.contains(name)) *field = body[name].is_null() ? 0 : body[name].get<long long>();
+  if (body.contains("list_unsubscribe")) in.list_unsubscribe = body["list_unsubscribe"].get<bool>();
+  if (body.contains("unsubscribe_mailto"))
+    in.unsubscribe_mailto = body["unsubscribe_mailto"].is_null() ? "" : body["unsubscribe_mailto"].get<std::string>();
   if (body.contains("settings")) in.settings.merge_patch(body["settings"]);
   if (body.contains("secrets")) {
     if (in.secret_from_dsn) throw email_config::InputError("the DSN already carries a secret; give secrets once");

@@ -131,6 +131,9 @@ CONFIGURATION_FIELDS = {
                     "description": "plugins with a sending quota: sends over any 24 hours; null: the plugin's default"},
     "hourly_limit": {"type": ["integer", "null"], "minimum": 1, "maximum": 1000000,
                      "description": "plugins with a sending quota: sends over any hour; null: the plugin's default"},
+    "list_unsubscribe": {"type": "boolean", "description": "its emails carry one-click List-Unsubscribe (RFC 8058) "
+                                                           "unless an email says otherwise; needs api.public_url"},
+    "unsubscribe_mailto": {"type": ["string", "null"], "description": "a mailto: address beside the one-click URL; null removes it"},
     "settings": {"type": "object", "description": "plugin settings, checked against its config_schema; "
                                                   "merged over the stored ones, null removes one"},
     "secrets": {"type": "object", "writeOnly": True, "additionalProperties": {"type": "string", "minLength": 1},
@@ -207,6 +210,7 @@ SCHEMAS = {
             "reply_to_address": {"type": "string"}, "is_active": {"type": "boolean"}, "is_verified": {"type": "boolean"},
             "send_window": {"type": ["integer", "null"]}, "requests_per_second": {"type": ["number", "null"]},
             "daily_limit": {"type": ["integer", "null"]}, "hourly_limit": {"type": ["integer", "null"]},
+            "list_unsubscribe": {"type": "boolean"}, "unsubscribe_mailto": NULLABLE_STRING,
             "verify_unchecked": {"type": "array", "items": {"type": "string"},
                                  "description": "what the last successful verify could not check, one sentence each"},
             "settings": {"type": "object"},

@@ -23,6 +23,8 @@ struct Options {
   std::optional<long long> window;
   std::optional<double> rate;
   std::optional<long long> daily_limit, hourly_limit;
+  std::optional<bool> list_unsubscribe;
+  std::optional<std::string> unsubscribe_mailto;
 };
 
 struct Session {
@@ -55,6 +57,8 @@ email_config::Input input_from(const Options& o, const plugin_host::PluginHost& 
   in.requests_per_second = o.rate;
   in.daily_limit = o.daily_limit;
   in.hourly_limit = o.hourly_limit;
+  in.list_unsubscribe = o.list_unsubscribe;
+  in.unsubscribe_mailto = o.unsubscribe_mailto;
   const std::string plugin = !o.plugin.empty() ? o.plugin : !provider_of_row.empty() ? provider_of_row : in.provider;
   const auto& manifest = email_config::manifest_for(plugin, plugins);
   for (const auto& kv : o.settings) {
@@ -245,6 +249,10 @@ void add_fields(CLI::App* cmd, Options& o) {
                   "e.g. 2000 for a Google Workspace user; 500 for a trial account)");
   cmd->add_option("--hourly-limit", o.hourly_limit,
                   "For plugins with a sending quota: sends over any hour, 1-1000000 (0: the plugin's default)");
+  cmd->add_option("--list-unsubscribe", o.list_unsubscribe,
+                  "true: its emails carry one-click List-Unsubscribe (RFC 8058) unless one says otherwise "
+                  "(needs api.public_url)");
+  cmd->add_option("--unsubscribe-mailto", o.unsubscribe_mailto, "A mailto: address beside the one-click URL ('' removes it)");
 }
 
 }  // namespace

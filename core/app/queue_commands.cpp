@@ -115,7 +115,7 @@ int send(const Globals& globals, const SendOptions& o) {
     for (const auto& h : o.headers) r.extras.headers.push_back(split_pair(h, ':', "--header"));
     r.extras.tags = o.tags;
     for (const auto& m : o.meta) r.extras.metadata.insert(split_pair(m, '=', "--meta"));
-    r.extras.list_unsubscribe = o.list_unsubscribe;
+    if (o.list_unsubscribe) r.list_unsubscribe = true;
     r.extras.unsubscribe_mailto = o.unsubscribe_mailto;
     requests.push_back(std::move(r));
   }

@@ -159,6 +159,10 @@ struct EmailConfiguration {
   std::optional<int> hourly_limit;  // sends over a rolling hour
   // What the last successful verify could not check, one sentence each.
   std::vector<std::string> verify_unchecked;
+  // Migration 016: whether its emails carry one-click List-Unsubscribe unless one says otherwise,
+  // and the mailto: beside it.
+  bool list_unsubscribe = false;
+  std::string unsubscribe_mailto;
   std::string created_at;
   std::string updated_at;
 

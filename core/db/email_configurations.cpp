@@ -15,7 +15,8 @@ const char* const kColumns =
     "smtp_password_encrypted, secrets_encrypted, coalesce(plugin, '') AS plugin, created_at::text AS created_at, "
     "coalesce(send_window::text, '') AS send_window, coalesce(requests_per_second::text, '') AS requests_per_second, "
     "coalesce(daily_limit::text, '') AS daily_limit, coalesce(hourly_limit::text, '') AS hourly_limit, "
-    "array_to_json(verify_unchecked)::text AS verify_unchecked, "
+    "array_to_json(verify_unchecked)::text AS verify_unchecked, list_unsubscribe, "
+    "coalesce(unsubscribe_mailto, '') AS unsubscribe_mailto, "
     "updated_at::text AS updated_at";
 
 EmailConfiguration to_config(const pqxx::row& r) {
@@ -41,6 +42,8 @@ EmailConfiguration to_config(const pqxx::row& r) {
   if (const auto limit = r["daily_limit"].as<std::string>(); !limit.empty()) c.daily_limit = std::stoi(limit);
   if (const auto limit = r["hourly_limit"].as<std::string>(); !limit.empty()) c.hourly_limit = std::stoi(limit);
   c.verify_unchecked = nlohmann::json::parse(r["verify_unchecked"].as<std::string>()).get<std::vector<std::string>>();
+  c.list_unsubscribe = r["list_unsubscribe"].as<bool>();
+  c.unsubscribe_mailto = r["unsubscribe_mailto"].as<std::string>();
   c.created_at = r["created_at"].as<std::string>();
   c.updated_at = r["updated_at"].as<std::string>();
   return c;
@@ -92,17 +95,18 @@ void EmailConfigurations::create(const EmailConfiguration& c, const std::string&
           "from_address, from_name, reply_to_address, is_active, is_verified, settings, "
           "google_oauth_token_encrypted, google_oauth_refresh_token_encrypted, google_service_account_encrypted, "
           "smtp_password_encrypted, secrets_encrypted, created_by, updated_by, plugin, send_window, requests_per_second, daily_limit, hourly_limit, "
-          "verify_unchecked) VALUES ("
+          "verify_unchecked, list_unsubscribe, unsubscribe_mailto) VALUES ("
           "$1::uuid, $2::uuid, $3, NULLIF($4, ''), NULLIF($5, '')::int, NULLIF($6, ''), NULLIF($7, ''), "
           "NULLIF($8, ''), NULLIF($9, ''), $10, $11, $12::jsonb, NULLIF($13, ''), NULLIF($14, ''), "
           "NULLIF($15, ''), NULLIF($16, ''), NULLIF($17, ''), NULLIF($18, '')::uuid, NULLIF($18, '')::uuid, NULLIF($19, ''), NULLIF($20, '')::int, "
-          "NULLIF($21, '')::float8, NULLIF($22, '')::int, NULLIF($23, '')::int, $24::text[])",
+          "NULLIF($21, '')::float8, NULLIF($22, '')::int, NULLIF($23, '')::int, $24::text[], $25, NULLIF($26, ''))",
           c.id, c.user_id, c.provider, c.smtp_host, port_text(c), c.smtp_username, c.from_address, c.from_name,
           c.reply_to_address, c.is_active, c.is_verified, c.settings.dump(),
           cipher(c, "google_oauth_token_encrypted"), cipher(c, "google_oauth_refresh_token_encrypted"),
           cipher(c, "google_service_account_encrypted"), cipher(c, "smtp_password_encrypted"),
           cipher(c, "secrets_encrypted"), actor_id, c.plugin, int_text(c.send_window), rate_text(c),
-          int_text(c.daily_limit), int_text(c.hourly_limit), text_array(c.verify_unchecked));
+          int_text(c.daily_limit), int_text(c.hourly_limit), text_array(c.verify_unchecked), c.list_unsubscribe,
+          c.unsubscribe_mailto);
     });
   });
 }
@@ -118,13 +122,15 @@ void EmailConfigurations::update(const EmailConfiguration& c, const std::string&
           "google_service_account_encrypted = NULLIF($13, ''), smtp_password_encrypted = NULLIF($14, ''), "
           "secrets_encrypted = NULLIF($15, ''), updated_by = NULLIF($16, '')::uuid, plugin = NULLIF($17, ''), "
           "send_window = NULLIF($18, '')::int, requests_per_second = NULLIF($19, '')::float8, "
-          "daily_limit = NULLIF($20, '')::int, hourly_limit = NULLIF($21, '')::int, verify_unchecked = $22::text[] "
+          "daily_limit = NULLIF($20, '')::int, hourly_limit = NULLIF($21, '')::int, verify_unchecked = $22::text[], "
+          "list_unsubscribe = $23, unsubscribe_mailto = NULLIF($24, '') "
           "WHERE id = $1::uuid",
           c.id, c.smtp_host, port_text(c), c.smtp_username, c.from_address, c.from_name, c.reply_to_address,
           c.is_active, c.is_verified, c.settings.dump(), cipher(c, "google_oauth_token_encrypted"),
           cipher(c, "google_oauth_refresh_token_encrypted"), cipher(c, "google_service_account_encrypted"),
           cipher(c, "smtp_password_encrypted"), cipher(c, "secrets_encrypted"), actor_id, c.plugin, int_text(c.send_window),
-          rate_text(c), int_text(c.daily_limit), int_text(c.hourly_limit), text_array(c.verify_unchecked));
+          rate_text(c), int_text(c.daily_limit), int_text(c.hourly_limit), text_array(c.verify_unchecked),
+          c.list_unsubscribe, c.unsubscribe_mailto);
       if (result.affected_rows() != 1) throw DbError("no email configuration " + c.id);
     });
   });

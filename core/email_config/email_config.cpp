@@ -241,6 +241,12 @@ void apply(const Input& in, db::EmailConfiguration& row, const plugin_host::Plug
   };
   limit("daily_limit", in.daily_limit, row.daily_limit);
   limit("hourly_limit", in.hourly_limit, row.hourly_limit);
+  if (in.list_unsubscribe) row.list_unsubscribe = *in.list_unsubscribe;
+  if (in.unsubscribe_mailto) {
+    if (!in.unsubscribe_mailto->empty() && !is_email_address(*in.unsubscribe_mailto))
+      throw InputError("unsubscribe_mailto: '" + *in.unsubscribe_mailto + "' is not an email address");
+    row.unsubscribe_mailto = *in.unsubscribe_mailto;
+  }
 
   if (!in.settings.is_object()) throw InputError("settings must be an object");
   json settings = settings_of(row, manifest);
@@ -309,6 +315,8 @@ json view(const db::EmailConfiguration& row, const plugin_host::Manifest* manife
   out["daily_limit"] = row.daily_limit ? json(*row.daily_limit) : json(nullptr);
   out["hourly_limit"] = row.hourly_limit ? json(*row.hourly_limit) : json(nullptr);
   out["verify_unchecked"] = row.verify_unchecked;
+  out["list_unsubscribe"] = row.list_unsubscribe;
+  out["unsubscribe_mailto"] = row.unsubscribe_mailto.empty() ? json(nullptr) : json(row.unsubscribe_mailto);
   json secrets = json::object();
   if (manifest != nullptr) {
     out["settings"] = settings_of(row, *manifest);

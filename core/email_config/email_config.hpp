@@ -48,6 +48,10 @@ struct Input {
   // The quota gate's limits, for plugins with a quota model; given as 0: the plugin's defaults.
   std::optional<long long> daily_limit;   // 1..kMaxQuotaLimit sends over a rolling 24 hours
   std::optional<long long> hourly_limit;  // 1..kMaxQuotaLimit sends over a rolling hour
+  // One-click List-Unsubscribe for its emails unless one says otherwise (docs/queue.md), and a
+  // mailto: beside it ("" removes it).
+  std::optional<bool> list_unsubscribe;
+  std::optional<std::string> unsubscribe_mailto;
 };
 
 inline constexpr int kMaxSendWindow = 1000;

@@ -102,6 +102,11 @@ std::vector<EnqueueResult> enqueue_in_transaction(db::Pool& pool, const plugin_h
     row.idempotency_key = r.idempotency_key;
     row.extras = r.extras;
     if (const auto why = extras_problem(row.extras); !why.empty()) fail(why);
+    row.extras.list_unsubscribe = r.list_unsubscribe.value_or(config.list_unsubscribe);
+    if (!row.extras.unsubscribe_mailto.empty() && !row.extras.list_unsubscribe)
+      fail("unsubscribe_mailto needs list_unsubscribe");
+    if (row.extras.list_unsubscribe && row.extras.unsubscribe_mailto.empty())
+      row.extras.unsubscribe_mailto = config.unsubscribe_mailto;
     if (row.extras.list_unsubscribe) {
       if (settings.public_url.empty())
         fail("list_unsubscribe needs the address recipients reach this server's API at: set api.public_url "
@@ -111,7 +116,6 @@ std::vector<EnqueueResult> enqueue_in_transaction(db::Pool& pool, const plugin_h
           fail("headers: " + name + " is written by mailroom when list_unsubscribe is set; leave it out");
     }
     if (!row.extras.unsubscribe_mailto.empty()) {
-      if (!row.extras.list_unsubscribe) fail("unsubscribe_mailto needs list_unsubscribe");
       if (!email_config::is_email_address(row.extras.unsubscribe_mailto))
         fail("unsubscribe_mailto: '" + row.extras.unsubscribe_mailto + "' is not an email address");
     }
@@ -235,7 +239,7 @@ EmailRequest email_request_from_json(const nlohmann::json& j) {
     }
     r.extras.tags = get("tags", std::vector<std::string>{});
     r.extras.metadata = get("metadata", std::map<std::string, std::string>{});
-    r.extras.list_unsubscribe = get("list_unsubscribe", false);
+    if (j.contains("list_unsubscribe")) r.list_unsubscribe = get("list_unsubscribe", false);
     r.extras.unsubscribe_mailto = get("unsubscribe_mailto", std::string());
     const auto attachments = get("attachments", nlohmann::json::array());
     for (std::size_t i = 0; i < attachments.size(); ++i) {

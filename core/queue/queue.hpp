@@ -47,7 +47,8 @@ struct EmailRequest {
   std::string send_at;     // ISO 8601 time; empty: now
   int max_retries = 5;
   std::string idempotency_key;
-  db::MessageExtras extras;  // attachments (bytes decoded), header fields, tags, metadata
+  db::MessageExtras extras;  // attachments (bytes decoded), header fields, tags, metadata, unsubscribe_mailto
+  std::optional<bool> list_unsubscribe;  // unset: the configuration's list_unsubscribe
 };
 
 // One-click unsubscription (RFC 8058). The token of an email's unsubscribe URL ("<email id>.<key id>.<HMAC>"), and the email id a

@@ -36,6 +36,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     a.filename = in.ConsumeRandomLengthString(200);
     a.content_type = in.ConsumeRandomLengthString(60);
     a.content = in.ConsumeRandomLengthString(500);
+    if (in.ConsumeBool()) a.content_id = in.ConsumeRandomLengthString(40);  // an inline part
     m.attachments.push_back(a);
   }
   m.html_body = in.ConsumeBool() ? in.ConsumeRandomLengthString(2000) : "";

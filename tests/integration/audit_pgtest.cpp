@@ -45,7 +45,7 @@ TEST_F(Audit, EmailConfigurationChangesAreAuditedForRawSql) {
   EXPECT_EQ(entries[0].action, "CREATE");
   EXPECT_EQ(entries[0].user_id, owner_);  // no actor set: the row's updated_by
   EXPECT_EQ(entries[0].changed_fields,
-            (std::vector<std::string>{"is_active", "is_verified", "provider", "settings", "smtp_host",
+            (std::vector<std::string>{"is_active", "is_verified", "list_unsubscribe", "provider", "settings", "smtp_host",
                                       "smtp_password_encrypted", "updated_by", "user_id", "verify_unchecked"}));
   EXPECT_EQ(entries[1].action, "UPDATE");
   EXPECT_EQ(entries[1].user_id, admin_);  // the transaction's mailroom.actor_id wins

@@ -16,6 +16,7 @@
 #include <signal.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <fstream>
 #include <random>
 #include <thread>
@@ -149,15 +150,26 @@ TEST_F(CompleteMessages, TwoAttachmentsAndAnInlineImageArriveByteIdenticalUnderA
 // nothing; the POST suppresses the recipient (once, however often), and the next email to it is
 // not queued, saying why.
 TEST_F(CompleteMessages, OneClickUnsubscribeSuppressesTheRecipientAndAForgedTokenChangesNothing) {
-  const auto sent = mailroom("send --configuration " + configuration_ +
-                             " --to bob@example.com --subject 'News' --text 'Hello' --list-unsubscribe"
-                             " --unsubscribe-mailto unsubscribe@example.com");
+  // The configuration's default (a newsletter's), which one transactional email turns off.
+  const auto updated = mailroom("email-config update " + configuration_ +
+                                " --list-unsubscribe true --unsubscribe-mailto unsubscribe@example.com");
+  ASSERT_EQ(updated.status, 0) << updated.output;
+  const auto sent = mailroom("send --configuration " + configuration_ + " --to bob@example.com --subject 'News' --text 'Hello'");
   ASSERT_EQ(sent.status, 0) << sent.output;
   const std::string id = sent.output.substr(0, 36);
+  write("receipt.jsonl", json{{"configuration", configuration_}, {"to", "carol@example.com"}, {"subject", "Receipt"},
+                              {"text", "Paid"}, {"list_unsubscribe", false}}.dump() + "\n");
+  ASSERT_EQ(mailroom("send --file " + file("receipt.jsonl")).status, 0);
   ASSERT_EQ(mailroom("serve --until-empty --no-api").status, 0);
-  const auto messages = server_.messages();
-  ASSERT_EQ(messages.size(), 1u);
-  std::string raw = mailroom::testing::read_file(messages[0]);
+  auto messages = server_.messages();
+  ASSERT_EQ(messages.size(), 2u);
+  std::sort(messages.begin(), messages.end());
+  std::string raw, receipt;
+  for (const auto& m : messages) {
+    const std::string text = mailroom::testing::read_file(m);
+    (text.find("Subject: News") != std::string::npos ? raw : receipt) = text;
+  }
+  EXPECT_EQ(receipt.find("List-Unsubscribe"), std::string::npos) << "the email said list_unsubscribe false";
   raw = raw.substr(raw.find("\r\n", raw.find("X-Envelope-To")) + 2);
   write("news.eml", raw);
   const json parsed = json::parse(mailroom::testing::run(std::string("/usr/bin/python3 ") + MAILROOM_PARSE_MESSAGE + " " +
