@@ -76,9 +76,11 @@ NEW_EMAIL = {
     "type": "object", "required": ["configuration", "to"], "additionalProperties": False,
     "properties": {
         "configuration": {"type": "string", "format": "uuid"},
-        "to": EMAIL_ADDRESS, "to_name": {"type": "string"},
-        "cc": {"type": "array", "items": EMAIL_ADDRESS, "maxItems": 100},
-        "bcc": {"type": "array", "items": EMAIL_ADDRESS, "maxItems": 100},
+        # Addresses are checked at enqueue (RFC 5321's limits, no line break), a 422 naming the
+        # field, like every other field that becomes header text.
+        "to": {"type": "string", "description": "an email address"}, "to_name": {"type": "string"},
+        "cc": {"type": "array", "items": {"type": "string", "description": "an email address"}, "maxItems": 100},
+        "bcc": {"type": "array", "items": {"type": "string", "description": "an email address"}, "maxItems": 100},
         "subject": {"type": "string"}, "text": {"type": "string"}, "html": {"type": "string"},
         "template": {"type": "string"}, "data": {"type": "object"},
         "priority": {"type": "integer", "minimum": 0, "maximum": 1000},

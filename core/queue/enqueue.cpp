@@ -77,9 +77,14 @@ std::vector<EnqueueResult> enqueue_in_transaction(db::Pool& pool, const plugin_h
     }
     const auto& config = it->second;
     if (!config.is_active) fail("email configuration " + config.id + " is inactive");
-    if (!email_config::is_email_address(r.to)) fail("to: not an email address");
-    for (const auto& a : r.cc) if (!email_config::is_email_address(a)) fail("cc: '" + a + "' is not an email address");
-    for (const auto& a : r.bcc) if (!email_config::is_email_address(a)) fail("bcc: '" + a + "' is not an email address");
+    const auto address_problem = [&](const char* field, const std::string& a) {
+      if (a.find_first_of("\r\n") != std::string::npos) fail(std::string(field) + " contains a line break");
+      if (!email_config::is_email_address(a))
+        fail(std::string(field) + (std::string_view(field) == "to" ? ": not an email address" : ": '" + a + "' is not an email address"));
+    };
+    address_problem("to", r.to);
+    for (const auto& a : r.cc) address_problem("cc", a);
+    for (const auto& a : r.bcc) address_problem("bcc", a);
     if (r.priority < 0 || r.priority > 1000) fail("priority must be from 0 to 1000");
     if (r.max_retries < 0 || r.max_retries > 100) fail("max_retries must be from 0 to 100");
     if (!r.send_at.empty())

@@ -174,12 +174,10 @@ TEST_F(Hostile, HeaderFieldsAndAttachmentsAreCheckedWhenQueued) {
       {attachment("content_id", "logo\r\nBcc: v@e.com"), "attachments[0].content_id (a.pdf) contains a line break"},
   };
   for (const auto& c : cases) refused("POST", "/v1/emails", t, email(c.changes).dump(), {422, c.detail});
-  // Addresses with a line break are not addresses.
+  // Addresses with a line break.
   for (const std::string field : {"to", "cc", "bcc"}) {
     const json value = field == "to" ? json("carol@example.com\r\nBcc: v@example.com") : json::array({"carol@example.com\nBcc: v@example.com"});
-    const auto r = serve_.call("POST", "/v1/emails", t, email({{field, value}}).dump());
-    EXPECT_TRUE(r.status == 400 || r.status == 422) << field << ": " << r.body;
-    EXPECT_NE(r.body.find(field), std::string::npos) << r.body;
+    refused("POST", "/v1/emails", t, email({{field, value}}).dump(), {422, field + " contains a line break"});
   }
   refused("POST", "/v1/emails", t, email({{"attachments", {{{"filename", "a.pdf"}, {"content", "not base64!"}}}}}).dump(),
           {400, "attachments[0].content (a.pdf) is not base64"});
