@@ -234,6 +234,38 @@ TEST_F(ApiResources, TagsFilterTheListAndComeBackWithMetadata) {
   EXPECT_EQ(logs["metadata"], json({{"customer", "42"}}));
 }
 
+// Attachments through the API, under row-level security: each user's bytes kept once for that
+// user, listed with the email, and never another user's.
+TEST_F(ApiResources, AttachmentsAreStoredOncePerUserAndListedWithTheEmail) {
+  mailroom::db::EmailConfigurations configs(pool_);
+  std::map<std::string, std::string> config_of;
+  for (const auto& [token, user] : {std::pair{std::string("mr_alice"), alice_}, std::pair{std::string("mr_bob"), bob_}}) {
+    mailroom::db::EmailConfiguration c;
+    c.id = config_of[token] = configs.new_id();
+    c.user_id = user;
+    c.provider = "test_email";  // declares attachments
+    c.from_address = "sender@example.com";
+    configs.create(c, user);
+  }
+  const json pdf = {{"filename", "report.pdf"}, {"content", "JVBERi0xLjcK"}};
+  std::vector<std::string> ids;
+  for (const std::string token : {"mr_alice", "mr_alice", "mr_bob"}) {
+    auto email = email_for(config_of[token]);
+    email["attachments"] = json::array({pdf, {{"filename", "logo.png"}, {"content", "iVBORw0K"}, {"content_id", "logo"}}});
+    const auto r = call("POST", "/v1/emails", token, email.dump());
+    ASSERT_EQ(r.status, 202) << r.body;
+    ids.push_back(json::parse(r.body)["id"]);
+  }
+  EXPECT_EQ(count("email_attachments"), "6");
+  EXPECT_EQ(count("email_attachment_contents"), "4") << "two files, kept once for each of two users";
+  const auto shown = json::parse(call("GET", "/v1/emails/" + ids[0], "mr_alice").body);
+  EXPECT_EQ(shown["attachments"], json::parse(R"([{"filename": "report.pdf", "content_type": "application/pdf",
+                                                  "content_id": null, "size": 9},
+                                                 {"filename": "logo.png", "content_type": "image/png",
+                                                  "content_id": "logo", "size": 6}])"));
+  EXPECT_EQ(call("GET", "/v1/emails/" + ids[2], "mr_alice").status, 404) << "bob's email";
+}
+
 TEST_F(ApiResources, TemplatePreviewIsStrictAndNamesTheMissingVariable) {
   ASSERT_EQ(call("PUT", "/v1/templates/invite", "mr_alice",
                  json{{"subject", "Hi {{name}}"}, {"html_body", "<p>{{name}} &amp; {{team}}</p>"}}.dump()).status,
