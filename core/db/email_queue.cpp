@@ -252,19 +252,15 @@ std::vector<ClaimedEmail> EmailQueue::claim(const std::string& worker, std::size
   const auto attachment_rows =
       rows.empty() ? pqxx::result()
                    : tx.exec_params("SELECT a.email_queue_id::text, a.filename, a.content_type, coalesce(a.content_id, ''),"
-                                    " encode(c.content, 'hex') FROM email_attachments a"
+                                    " c.content FROM email_attachments a"
                                     " JOIN email_attachment_contents c ON c.user_id = a.user_id AND c.sha256 = a.sha256"
                                     " WHERE a.email_queue_id = ANY($1::uuid[]) ORDER BY a.email_queue_id, a.position",
                                     text_array(claimed_ids));
   tx.commit();
   std::map<std::string, std::vector<EmailAttachment>> attachments;
-  for (const auto& r : attachment_rows) {
-    const std::string_view hex(r[4].c_str(), r[4].size());
-    const auto nibble = [](char c) { return c <= '9' ? c - '0' : c - 'a' + 10; };
-    std::string bytes(hex.size() / 2, '\0');
-    for (std::size_t i = 0; i < bytes.size(); ++i) bytes[i] = static_cast<char>(nibble(hex[2 * i]) * 16 + nibble(hex[2 * i + 1]));
-    attachments[r[0].as<std::string>()].push_back({r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<std::string>(), std::move(bytes)});
-  }
+  for (const auto& r : attachment_rows)
+    attachments[r[0].as<std::string>()].push_back(
+        {r[1].as<std::string>(), r[2].as<std::string>(), r[3].as<std::string>(), pqxx::binarystring(r[4]).str()});
   std::vector<ClaimedEmail> out;
   out.reserve(rows.size());
   for (const auto& r : rows) {

@@ -129,7 +129,6 @@ class PacedEmailProvider final : public EmailProvider {
   std::shared_ptr<Pacer> pacer_;
 };
 
-
 }  // namespace
 
 const plugin_host::Plugin& loaded_plugin(const plugin_host::PluginHost& host, const std::string& name, PluginKind kind) {

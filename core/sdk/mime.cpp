@@ -301,6 +301,15 @@ std::string attachment_part(const Attachment& a) {
   return part + base64_lines(a.content);
 }
 
+// A multipart entity of `subtype` around `parts` (each with its own header lines), the
+// boundary named after `tag` and random.
+std::string multipart(const char* subtype, const char* tag, const std::vector<std::string>& parts) {
+  const std::string boundary = std::string("=_") + tag + "_" + random_token(24);
+  std::string out = std::string("Content-Type: multipart/") + subtype + "; boundary=\"" + boundary + "\"\r\n\r\n";
+  for (std::size_t i = 0; i < parts.size(); ++i) out += (i == 0 ? "--" : "\r\n--") + boundary + "\r\n" + parts[i];
+  return out + "\r\n--" + boundary + "--\r\n";
+}
+
 }  // namespace
 
 BuiltMessage build(const Message& message, const BuildOptions& options) {
@@ -337,35 +346,21 @@ BuiltMessage build(const Message& message, const BuildOptions& options) {
   const bool html = !message.html_body.empty();
   std::string body;
   if (text && html) {
-    const std::string boundary = "=_alt_" + random_token(24);
-    body = "Content-Type: multipart/alternative; boundary=\"" + boundary + "\"\r\n\r\n";
-    body += "--" + boundary + "\r\n" + text_part("text/plain", message.text_body);
-    body += "\r\n--" + boundary + "\r\n" + text_part("text/html", message.html_body);
-    body += "\r\n--" + boundary + "--\r\n";
+    body = multipart("alternative", "alt", {text_part("text/plain", message.text_body), text_part("text/html", message.html_body)});
   } else {
     body = text_part(html ? "text/html" : "text/plain", html ? message.html_body : message.text_body);
   }
   // Inline parts (a Content-ID, for <img src="cid:...">) go in multipart/related around the
   // body they illustrate; the others in multipart/mixed around that (RFC 2387, RFC 2046).
-  std::vector<const Attachment*> inline_parts, attached;
-  for (const auto& a : message.attachments) (a.content_id.empty() ? attached : inline_parts).push_back(&a);
-  if (!inline_parts.empty()) {
-    const std::string boundary = "=_related_" + random_token(24);
-    std::string related = "Content-Type: multipart/related; boundary=\"" + boundary + "\"\r\n\r\n";
-    related += "--" + boundary + "\r\n" + body;
-    for (const auto* a : inline_parts) related += "\r\n--" + boundary + "\r\n" + attachment_part(*a);
-    related += "\r\n--" + boundary + "--\r\n";
-    body = std::move(related);
-  }
-  if (attached.empty()) {
+  std::vector<std::string> related{body}, mixed;
+  for (const auto& a : message.attachments) (a.content_id.empty() ? mixed : related).push_back(attachment_part(a));
+  if (related.size() > 1) body = multipart("related", "related", related);
+  if (mixed.empty()) {
     m += body;
     return built;
   }
-  const std::string boundary = "=_mixed_" + random_token(24);
-  m += "Content-Type: multipart/mixed; boundary=\"" + boundary + "\"\r\n\r\n";
-  m += "--" + boundary + "\r\n" + body;
-  for (const auto* a : attached) m += "\r\n--" + boundary + "\r\n" + attachment_part(*a);
-  m += "\r\n--" + boundary + "--\r\n";
+  mixed.insert(mixed.begin(), body);
+  m += multipart("mixed", "mixed", mixed);
   return built;
 }
 
