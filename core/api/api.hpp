@@ -28,6 +28,10 @@ struct ApiOptions {
   std::chrono::seconds request_timeout{30};
   std::string dns_resolver;  // for the DNS endpoints' validate and email-setup; empty: the system's
   std::string public_url;    // api.public_url: where one-click unsubscribe links point; empty: none
+  // Event webhook targets: plain http:// and loopback/private/link-local/metadata addresses
+  // are refused unless the config file allows them (webhooks.allow_*; development only).
+  bool webhooks_allow_http = false;
+  bool webhooks_allow_private_networks = false;
   std::string tls_cert_file;  // both set: HTTPS (PEM certificate chain and private key)
   std::string tls_key_file;
 };

@@ -142,6 +142,11 @@ CONFIGURATION_FIELDS = {
                 "description": "by the names the plugin declares; stored encrypted, never returned"},
 }
 
+# Event webhook types (core/webhooks/webhooks.hpp kEventTypes, in that order).
+EVENT_TYPES = ["email.sent", "email.deferred", "email.failed", "email.delivered", "email.bounced", "email.complained",
+               "email.unsubscribed", "email.opened", "email.clicked", "dns.record.applied", "dns.record.failed",
+               "dns.record.invalid"]
+
 SCHEMAS = {
     "Problem": {
         "type": "object", "required": ["type", "title", "status"],
@@ -359,6 +364,83 @@ SCHEMAS = {
         "type": "object", "required": ["recorded", "duplicates", "unmatched"],
         "properties": {"recorded": {"type": "integer"}, "duplicates": {"type": "integer"}, "unmatched": {"type": "integer"}},
     },
+    # Event webhooks to applications (docs/webhooks.md).
+    "NewWebhookSubscription": {
+        "type": "object", "required": ["url"], "additionalProperties": False,
+        "properties": {"url": {"type": "string", "minLength": 1, "maxLength": 2048},
+                       "event_types": {"type": "array", "minItems": 1, "uniqueItems": True,
+                                       "items": {"enum": EVENT_TYPES}},
+                       "description": {"type": "string", "maxLength": 500}},
+    },
+    "WebhookSubscriptionChange": {
+        "type": "object", "additionalProperties": False,
+        "properties": {"url": {"type": "string", "minLength": 1, "maxLength": 2048},
+                       "event_types": {"type": "array", "minItems": 1, "uniqueItems": True,
+                                       "items": {"enum": EVENT_TYPES}},
+                       "description": {"type": "string", "maxLength": 500},
+                       "status": {"enum": ["active", "paused"]}},
+    },
+    "WebhookSubscription": {
+        "type": "object",
+        "required": ["id", "url", "event_types", "description", "status", "paused_reason", "failing_since",
+                     "previous_secret_expires_at", "created_at", "updated_at"],
+        "properties": {"id": {"type": "string"}, "url": {"type": "string"},
+                       "event_types": {"type": "array", "items": {"type": "string"}},
+                       "description": NULLABLE_STRING, "status": {"enum": ["active", "paused"]},
+                       "paused_reason": NULLABLE_STRING, "failing_since": NULLABLE_STRING,
+                       "previous_secret_expires_at": NULLABLE_STRING,
+                       "created_at": {"type": "string"}, "updated_at": {"type": "string"},
+                       "secret": {"type": "string", "description": "the signing secret: only in the answer that made it"}},
+    },
+    "WebhookSecretRotation": {
+        "type": "object", "additionalProperties": False,
+        "properties": {"grace_seconds": {"type": "integer", "minimum": 0, "maximum": 604800,
+                                         "description": "how long the old secret still signs (default 86400)"}},
+    },
+    "WebhookReplay": {
+        "type": "object", "required": ["since"], "additionalProperties": False,
+        "properties": {"since": {"type": "string", "format": "date-time"}},
+    },
+    "WebhookAttempt": {
+        "type": "object",
+        "required": ["id", "webhook_id", "event_type", "attempt", "attempted_at", "status_code", "latency_ms", "outcome",
+                     "error", "response"],
+        "properties": {"id": {"type": "string"}, "webhook_id": {"type": "string"}, "event_type": {"type": "string"},
+                       "attempt": {"type": "integer"}, "attempted_at": {"type": "string"},
+                       "status_code": {"type": ["integer", "null"]}, "latency_ms": {"type": "integer"},
+                       "outcome": {"enum": ["delivered", "retry_scheduled", "failed", "refused"]},
+                       "error": NULLABLE_STRING, "response": NULLABLE_STRING},
+    },
+    "EmailEvent": {
+        "type": "object", "required": ["type", "timestamp", "data"],
+        "properties": {
+            "type": {"enum": [t for t in EVENT_TYPES if t.startswith("email.")]},
+            "timestamp": {"type": "string", "format": "date-time"},
+            "data": {"type": "object", "required": ["email_id"], "properties": {
+                "email_id": {"type": "string"}, "configuration_id": {"type": "string"},
+                "recipient": {"type": "string"}, "status": {"type": "string", "description": "the email's status now"},
+                "provider": {"type": "string"}, "provider_message_id": {"type": "string"},
+                "provider_event_id": {"type": "string"},
+                "detail": {"type": "string", "description": "accepted, retry_scheduled, permanent, hard, the clicked URL, ..."},
+                "reason": {"type": "string"}, "error_code": {"type": "string"},
+                "attempts": {"type": "integer"}, "next_attempt_at": {"type": "string", "format": "date-time"},
+                "tags": {"type": "array", "items": {"type": "string"}},
+                "metadata": {"type": "object", "additionalProperties": {"type": "string"}}}},
+        },
+    },
+    "DnsRecordEvent": {
+        "type": "object", "required": ["type", "timestamp", "data"],
+        "properties": {
+            "type": {"enum": [t for t in EVENT_TYPES if t.startswith("dns.")]},
+            "timestamp": {"type": "string", "format": "date-time"},
+            "data": {"type": "object", "required": ["record_id", "name", "record_type"], "properties": {
+                "record_id": {"type": "string"}, "zone_id": {"type": "string"}, "zone": {"type": "string"},
+                "name": {"type": "string"}, "record_type": {"type": "string"}, "value": {"type": "string"},
+                "provider": {"type": "string"}, "provider_record_id": {"type": "string"},
+                "validation_status": {"type": "string"}, "served_value": {"type": "string"},
+                "reason": {"type": "string"}}},
+        },
+    },
 }
 
 ID = [path_param("id", "the email's id")]
@@ -366,6 +448,7 @@ CONFIG_ID = [path_param("id", "the configuration's id")]
 TEMPLATE = [path_param("name", "the template's name")]
 ZONE = [path_param("zone", "the zone's name, e.g. example.com")]
 LIMIT = query_param("limit", {"type": "integer", "minimum": 1, "maximum": 500}, "page size (default 50)")
+SUBSCRIPTION_ID = [path_param("id", "the subscription's id")]
 CURSOR = query_param("cursor", {"type": "string"}, "next_cursor of the previous page")
 
 PATHS = {
@@ -514,6 +597,40 @@ PATHS = {
          "401": problem("the signature does not verify"),
          "404": problem("no such configuration, or its plugin takes no webhooks"), "503": problem("not ready")},
         request={"description": "the provider's own format"}, security=False)},
+    "/v1/webhook-subscriptions": {
+        "get": op("The caller's event webhook subscriptions (never their secrets)",
+                  {"200": body(list_of("subscriptions", "WebhookSubscription"), "subscriptions")}),
+        "post": op("Subscribe a URL to events; the answer holds the signing secret, shown this once", {
+            "201": body(ref("WebhookSubscription"), "created, with its secret"),
+            "400": problem("malformed request, naming the field"),
+            "422": problem("the URL is refused: not https, or it resolves to a loopback, private, link-local or metadata address"),
+            "503": problem("no master key")}, request=ref("NewWebhookSubscription")),
+    },
+    "/v1/webhook-subscriptions/{id}": {
+        "parameters": SUBSCRIPTION_ID,
+        "get": op("One of the caller's subscriptions", {"200": body(ref("WebhookSubscription"), "the subscription"),
+                                                       "404": problem("not the caller's")}),
+        "patch": op("Change the URL, event types, description, or pause / resume (status)", {
+            "200": body(ref("WebhookSubscription"), "changed"), "400": problem("malformed request, naming the field"),
+            "404": problem("not the caller's"), "422": problem("the URL is refused")},
+            request=ref("WebhookSubscriptionChange")),
+        "delete": op("Delete a subscription and its undelivered events",
+                     {"204": {"description": "deleted"}, "404": problem("not the caller's")}),
+    },
+    "/v1/webhook-subscriptions/{id}/rotate-secret": {"parameters": SUBSCRIPTION_ID, "post": op(
+        "A new signing secret, shown once; the old one keeps signing (beside it) for grace_seconds",
+        {"200": body(ref("WebhookSubscription"), "rotated, with the new secret"),
+         "400": problem("malformed request"), "404": problem("not the caller's"), "503": problem("no master key")},
+        request=ref("WebhookSecretRotation"))},
+    "/v1/webhook-subscriptions/{id}/attempts": {"parameters": SUBSCRIPTION_ID, "get": op(
+        "Delivery attempts, newest first: status, latency, the receiver's answer",
+        {"200": body(list_of("attempts", "WebhookAttempt"), "attempts"), "400": problem("bad limit"),
+         "404": problem("not the caller's")}, params=[LIMIT])},
+    "/v1/webhook-subscriptions/{id}/replay": {"parameters": SUBSCRIPTION_ID, "post": op(
+        "Send again the subscription's events since a time, each under its first webhook-id",
+        {"200": body({"type": "object", "required": ["requeued"], "properties": {"requeued": {"type": "integer"}}},
+                     "how many events go out again"),
+         "400": problem("malformed request"), "404": problem("not the caller's")}, request=ref("WebhookReplay"))},
     "/v1/unsubscribe/{token}": {
         "parameters": [path_param("token", "the token of an email's List-Unsubscribe URL")],
         "get": op("A page asking to confirm (opening the link unsubscribes no one)",
@@ -537,6 +654,16 @@ DOCUMENT = {
     "servers": [{"url": "/"}],
     "components": {"securitySchemes": {"token": {"type": "http", "scheme": "bearer"}}, "schemas": SCHEMAS},
     "paths": PATHS,
+    # What mailroom POSTs to subscribed URLs (Standard Webhooks: webhook-id, webhook-timestamp,
+    # webhook-signature headers; docs/webhooks.md).
+    "webhooks": {t: {"post": {
+        "summary": "Event " + t,
+        "parameters": [{"name": h, "in": "header", "required": True, "schema": {"type": "string"}}
+                       for h in ("webhook-id", "webhook-timestamp", "webhook-signature")],
+        "requestBody": {"required": True, "content": {"application/json": {
+            "schema": ref("EmailEvent" if t.startswith("email.") else "DnsRecordEvent")}}},
+        "responses": {"2XX": {"description": "received; any other answer, or none within the timeout, is retried"}}}}
+        for t in EVENT_TYPES},
 }
 
 

@@ -67,6 +67,8 @@ struct Services {
   const plugin_host::PluginHost* plugins;
   std::string dns_resolver;
   std::string public_url;
+  bool webhooks_allow_http = false;
+  bool webhooks_allow_private_networks = false;
 };
 
 struct Call {
@@ -97,5 +99,6 @@ void add_account_routes(std::vector<Route>& routes);  // suppressions, quota, au
 void add_dns_routes(std::vector<Route>& routes);
 void add_webhook_routes(std::vector<Route>& routes);
 void add_unsubscribe_routes(std::vector<Route>& routes);  // one-click (RFC 8058), no token
+void add_subscription_routes(std::vector<Route>& routes);  // event webhooks to applications
 
 }  // namespace mailroom::api

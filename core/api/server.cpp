@@ -53,6 +53,7 @@ class Router {
     add_dns_routes(routes_);
     add_webhook_routes(routes_);
     add_unsubscribe_routes(routes_);
+    add_subscription_routes(routes_);
     for (const auto& r : routes_) patterns_.push_back(segments(r.pattern));
   }
 
@@ -306,7 +307,8 @@ tcp::endpoint listen_endpoint(const std::string& listen) {
 
 struct Server::Impl {
   Impl(db::Pool& pool, ApiOptions opts, const crypto::SecretBox* box, const plugin_host::PluginHost* plugins)
-      : options(std::move(opts)), router(Services{pool, box, plugins, options.dns_resolver, options.public_url}), acceptor(io) {}
+      : options(std::move(opts)), router(Services{pool, box, plugins, options.dns_resolver, options.public_url,
+                                             options.webhooks_allow_http, options.webhooks_allow_private_networks}), acceptor(io) {}
 
   void accept() {
     acceptor.async_accept(asio::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {

@@ -250,6 +250,7 @@ int run(int argc, char** argv) {
   add_queue_commands(app, globals, action);
   add_token_commands(app, globals, action);
   add_dns_commands(app, globals, action);
+  add_webhook_commands(app, globals, action);
 
   try {
     app.parse(argc, argv);

@@ -59,5 +59,6 @@ void add_email_config_commands(CLI::App& app, const Globals& globals, Action& ac
 void add_queue_commands(CLI::App& app, const Globals& globals, Action& action);
 void add_token_commands(CLI::App& app, const Globals& globals, Action& action);
 void add_dns_commands(CLI::App& app, const Globals& globals, Action& action);
+void add_webhook_commands(CLI::App& app, const Globals& globals, Action& action);
 
 }  // namespace mailroom::app

@@ -82,6 +82,27 @@ int keys_rotate(const Globals& globals, std::size_t batch_size) {
     zones.store_ciphertexts(batch, "");
     std::cerr << "rotated the secrets of " << batch.size() << " DNS zone(s) to key '" << newest << "'\n";
   }
+  db::WebhookSubscriptions subscriptions(pool);
+  for (;;) {
+    auto batch = subscriptions.needing_rotation(newest, batch_size);
+    if (batch.empty()) break;
+    for (auto& row : batch) {
+      // The associated data is webhooks::secret_associated_data's: table, column, row id.
+      for (auto [sealed, column] : {std::pair{&row.secret_sealed, "secret_encrypted"},
+                                    std::pair{&row.previous_secret_sealed, "previous_secret_encrypted"}}) {
+        if (sealed->empty() || crypto::SecretBox::key_id_of(*sealed) == newest) continue;
+        const auto ad = crypto::associated_data("webhook_subscriptions", column, row.id);
+        try {
+          *sealed = box.seal(box.open(*sealed, ad), ad);
+        } catch (const crypto::CryptoError& e) {
+          throw crypto::CryptoError("webhook subscription " + row.id + ", " + column + ": " + e.what());
+        }
+        ++values;
+      }
+    }
+    subscriptions.store_secrets(batch);
+    std::cerr << "rotated the signing secrets of " << batch.size() << " webhook subscription(s) to key '" << newest << "'\n";
+  }
   std::cout << "every secret is under key '" << newest << "' (" << values << " re-encrypted)\n";
   return 0;
 }

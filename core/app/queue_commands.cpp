@@ -6,6 +6,7 @@
 #include "plugin_host.hpp"
 #include "queue.hpp"
 #include "templates.hpp"
+#include "webhooks.hpp"
 
 #include <spdlog/spdlog.h>
 
@@ -187,6 +188,8 @@ int serve(const Globals& globals, bool until_empty, double lease, int deadline, 
     api_options.tls_key_file = config.api_tls_key_file;
     api_options.max_body_bytes = static_cast<std::size_t>(config.api_max_body_bytes);
     api_options.public_url = config.api_public_url;
+    api_options.webhooks_allow_http = config.webhooks_allow_http;
+    api_options.webhooks_allow_private_networks = config.webhooks_allow_private_networks;
     server = std::make_unique<api::Server>(api_pool, api_options, &box, &host);
     const auto port = server->start();
     spdlog::info("API listening on {}://{}:{}", config.api_tls_cert_file.empty() ? "http" : "https",
@@ -217,6 +220,26 @@ int serve(const Globals& globals, bool until_empty, double lease, int deadline, 
     }
   });
   bool clean = true;
+  // Event webhooks go out on their own threads and connections: a slow receiver never holds
+  // up email delivery.
+  webhooks::DeliveryStats webhook_stats;
+  std::atomic<bool> webhooks_stop{false};
+  std::thread webhook_deliverer;
+  db::Pool webhook_pool(url, 2);
+  webhooks::DelivererOptions webhook_options;
+  if (with_workers) {
+    webhook_options.worker_id = options.worker_id;
+    webhook_options.policy = {config.webhooks_allow_http, config.webhooks_allow_private_networks};
+    webhook_options.resolver_servers = config.dns_resolver;
+    webhook_options.timeout = std::chrono::seconds(config.webhooks_timeout_seconds);
+    webhook_options.concurrency = static_cast<std::size_t>(config.webhooks_concurrency);
+    webhook_options.retry_schedule_seconds = config.webhooks_retry_schedule_seconds;
+    webhook_options.pause_after_seconds = 3600L * config.webhooks_pause_after_hours;
+    webhook_options.shutdown_deadline = std::chrono::seconds(deadline);
+    webhook_deliverer = std::thread([&] {
+      webhooks::run_deliverer(webhook_pool, box, webhook_options, webhooks_stop, webhook_stats);
+    });
+  }
   if (with_workers) {
     clean = queue::run_workers(pool, host, box, options, g_stop, stats);
   } else {
@@ -224,12 +247,17 @@ int serve(const Globals& globals, bool until_empty, double lease, int deadline, 
     while (!g_stop) std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
   g_stop = true;
+  webhooks_stop = true;
+  if (webhook_deliverer.joinable()) webhook_deliverer.join();
   if (server) server->stop();
   progress.join();
   if (tty) std::cerr << "\n";
   spdlog::info("stopped: sent {}, retried {}, failed {}, deferred {}, released {}, rescued {}, late {}", stats.sent.load(),
                stats.retried.load(), stats.failed.load(), stats.deferred.load(), stats.released.load(),
                stats.rescued.load(), stats.late.load());
+  if (with_workers)
+    spdlog::info("webhooks: delivered {}, retried {}, failed {}, refused {}", webhook_stats.delivered.load(),
+                 webhook_stats.retried.load(), webhook_stats.failed.load(), webhook_stats.refused.load());
   if (!clean) {
     spdlog::warn("sends still running after {} s; their leases will expire and another worker will retry them", deadline);
     std::cerr.flush();

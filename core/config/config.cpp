@@ -16,7 +16,7 @@ namespace {
 
 using nlohmann::json;
 
-enum class Type { string, integer, string_list };
+enum class Type { string, integer, boolean, string_list, integer_list };
 
 struct Key {
   const char* name;  // "workers.count"
@@ -175,6 +175,45 @@ const std::vector<Key>& keys() {
          return std::string();
        },
        [](const Config& c) { return json(c.dns_resolver); }},
+      {"webhooks.allow_http", "MAILROOM_WEBHOOKS_ALLOW_HTTP", Type::boolean,
+       [](Config& c, const json& v) {
+         c.webhooks_allow_http = v.get<bool>();
+         return std::string();
+       },
+       [](const Config& c) { return json(c.webhooks_allow_http); }},
+      {"webhooks.allow_private_networks", "MAILROOM_WEBHOOKS_ALLOW_PRIVATE_NETWORKS", Type::boolean,
+       [](Config& c, const json& v) {
+         c.webhooks_allow_private_networks = v.get<bool>();
+         return std::string();
+       },
+       [](const Config& c) { return json(c.webhooks_allow_private_networks); }},
+      {"webhooks.timeout_seconds", "MAILROOM_WEBHOOKS_TIMEOUT_SECONDS", Type::integer,
+       [](Config& c, const json& v) {
+         c.webhooks_timeout_seconds = v.get<int>();
+         return check_range(c.webhooks_timeout_seconds, 1, 60);
+       },
+       [](const Config& c) { return json(c.webhooks_timeout_seconds); }},
+      {"webhooks.concurrency", "MAILROOM_WEBHOOKS_CONCURRENCY", Type::integer,
+       [](Config& c, const json& v) {
+         c.webhooks_concurrency = v.get<int>();
+         return check_range(c.webhooks_concurrency, 1, 1000);
+       },
+       [](const Config& c) { return json(c.webhooks_concurrency); }},
+      {"webhooks.retry_schedule_seconds", "MAILROOM_WEBHOOKS_RETRY_SCHEDULE_SECONDS", Type::integer_list,
+       [](Config& c, const json& v) {
+         c.webhooks_retry_schedule_seconds = v.get<std::vector<int>>();
+         if (c.webhooks_retry_schedule_seconds.size() > 20) return std::string("must hold at most 20 delays");
+         for (int delay : c.webhooks_retry_schedule_seconds)
+           if (delay < 1 || delay > 7 * 86400) return std::string("must hold delays from 1 to 604800 seconds");
+         return std::string();
+       },
+       [](const Config& c) { return json(c.webhooks_retry_schedule_seconds); }},
+      {"webhooks.pause_after_hours", "MAILROOM_WEBHOOKS_PAUSE_AFTER_HOURS", Type::integer,
+       [](Config& c, const json& v) {
+         c.webhooks_pause_after_hours = v.get<int>();
+         return check_range(c.webhooks_pause_after_hours, 0, 24 * 90);
+       },
+       [](const Config& c) { return json(c.webhooks_pause_after_hours); }},
   };
   return table;
 }
@@ -186,7 +225,9 @@ const char* type_name(Type type) {
   switch (type) {
     case Type::string: return "a string";
     case Type::integer: return "an integer";
+    case Type::boolean: return "true or false";
     case Type::string_list: return "an array of strings";
+    case Type::integer_list: return "an array of integers";
   }
   return "a value";
 }
@@ -195,6 +236,12 @@ bool has_type(const json& v, Type type) {
   switch (type) {
     case Type::string: return v.is_string();
     case Type::integer: return v.is_number_integer();
+    case Type::boolean: return v.is_boolean();
+    case Type::integer_list:
+      if (!v.is_array()) return false;
+      for (const auto& item : v)
+        if (!item.is_number_integer()) return false;
+      return true;
     case Type::string_list:
       if (!v.is_array()) return false;
       for (const auto& item : v)
@@ -275,13 +322,27 @@ json parse_variable(const Key& key, const std::string& text) {
         throw ConfigError(origin + " (key '" + key.name + "') must be an integer");
       return n;
     }
-    case Type::string_list: {
+    case Type::boolean:
+      if (text == "true" || text == "1") return true;
+      if (text == "false" || text == "0") return false;
+      throw ConfigError(origin + " (key '" + key.name + "') must be true or false");
+    case Type::string_list:
+    case Type::integer_list: {
       json list = json::array();
       std::stringstream in(text);
       for (std::string item; std::getline(in, item, ',');) {
         while (!item.empty() && item.front() == ' ') item.erase(0, 1);
         while (!item.empty() && item.back() == ' ') item.pop_back();
-        if (!item.empty()) list.push_back(item);
+        if (item.empty()) continue;
+        if (key.type == Type::string_list) {
+          list.push_back(item);
+          continue;
+        }
+        long long n = 0;
+        auto [ptr, ec] = std::from_chars(item.data(), item.data() + item.size(), n);
+        if (ec != std::errc() || ptr != item.data() + item.size())
+          throw ConfigError(origin + " (key '" + key.name + "') must be integers separated by commas");
+        list.push_back(n);
       }
       return list;
     }

@@ -12,6 +12,8 @@
 //   workers.batch_size   MAILROOM_WORKERS_BATCH_SIZE    100
 //   master_key.file      MAILROOM_MASTER_KEY_FILE       ""
 //   log.level            MAILROOM_LOG_LEVEL             "info"
+//   dns.resolver         MAILROOM_DNS_RESOLVER          "" (the system's)
+//   webhooks.*           MAILROOM_WEBHOOKS_*            see docs/webhooks.md
 // MAILROOM_MASTER_KEY holds a master key itself and exists only as a variable, never in a file.
 // Precedence: variable > file > default. Unknown keys, unknown MAILROOM_* variables and
 // wrong types are errors naming the key and where it came from.
@@ -51,6 +53,16 @@ struct Config {
   bool master_key_from_env = false;  // MAILROOM_MASTER_KEY is set (its value is not kept here)
   std::string log_level = "info";
   std::string dns_resolver;  // "ADDRESS[:PORT],..." for DNS validation; empty: the system's
+  // Event webhooks (docs/webhooks.md). Plain http:// and targets in loopback, private,
+  // link-local or metadata networks are refused unless allowed here (development only).
+  bool webhooks_allow_http = false;
+  bool webhooks_allow_private_networks = false;
+  int webhooks_timeout_seconds = 10;  // per attempt
+  int webhooks_concurrency = 100;     // deliveries in flight per host
+  // Delays before each retry: immediately, then 5 s, 5 min, 30 min, 2 h, 5 h, 10 h, 10 h
+  // (about 27.6 hours in all, after which the event is failed).
+  std::vector<int> webhooks_retry_schedule_seconds = {5, 300, 1800, 7200, 18000, 36000, 36000};
+  int webhooks_pause_after_hours = 120;  // a subscription failing every attempt this long is paused; 0: never
 
   // Where each key's value came from: "default", "file /etc/mailroom/mailroom.json",
   // or "environment MAILROOM_X".

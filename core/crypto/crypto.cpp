@@ -187,11 +187,28 @@ bool SecretBox::verify(std::string_view purpose, std::string_view message, std::
   return given.size() == expected.size() && CRYPTO_memcmp(given.data(), expected.data(), expected.size()) == 0;
 }
 
-std::string random_token(std::size_t bytes) {
-  std::string raw(bytes, '\0');
-  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(bytes)) != 1)
+std::string random_bytes(std::size_t count) {
+  std::string raw(count, '\0');
+  if (RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), static_cast<int>(count)) != 1)
     throw CryptoError("OpenSSL has no randomness");
+  return raw;
+}
+
+std::string random_token(std::size_t bytes) {
+  const std::string raw = random_bytes(bytes);
   return base64url(reinterpret_cast<const unsigned char*>(raw.data()), raw.size());
+}
+
+std::string base64_encode(std::string_view bytes) {
+  return base64_encode(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+}
+
+std::string hmac_sha256(std::string_view key, std::string_view message) {
+  unsigned char mac[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), reinterpret_cast<const unsigned char*>(message.data()),
+       message.size(), mac, &size);
+  return std::string(reinterpret_cast<const char*>(mac), size);
 }
 
 std::string associated_data(std::string_view table, std::string_view column, std::string_view row_id) {

@@ -46,6 +46,12 @@ class KeyRing {
 // spaces; false for anything else. Empty text is no bytes.
 bool base64_decode(std::string_view text, std::string& out);
 
+// Canonical base64 (RFC 4648 section 4, padded) of `bytes`.
+std::string base64_encode(std::string_view bytes);
+// HMAC-SHA256 of `message` under `key`: the 32 raw bytes.
+std::string hmac_sha256(std::string_view key, std::string_view message);
+// `count` bytes from OpenSSL's generator.
+std::string random_bytes(std::size_t count);
 // A new random key as one ring entry: "<id>:<base64>".
 std::string generate_key_entry(const std::string& id);
 

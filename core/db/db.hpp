@@ -608,6 +608,95 @@ std::vector<AuditRow> audit_list(Pool& pool, const AuditFilter& filter);
 // Whether an audit entry with this id exists and the caller (row-level security) may see it.
 bool audit_entry_visible(Pool& pool, const std::string& id);
 
+// --- webhook_subscriptions, webhook_events, webhook_messages, webhook_attempts ----------
+// Event webhooks to applications (migration 017). Events are written by triggers in the
+// transaction of the change that causes them; these repositories manage subscriptions and
+// deliver the messages.
+struct WebhookSubscription {
+  std::string id, user_id, url;
+  std::vector<std::string> event_types;
+  std::string description;
+  std::string secret_sealed;           // the signing secret, sealed (row id + column as associated data)
+  std::string previous_secret_sealed;  // the one before a rotation; "" when none
+  std::string previous_secret_expires_at;
+  bool previous_secret_valid = false;  // its grace period has not ended
+  std::string status = "active";       // active | paused
+  std::string paused_reason;
+  std::string failing_since;
+  std::string created_at, updated_at;
+};
+
+struct WebhookAttemptRow {
+  std::string id, message_id, event_type, attempted_at, outcome, error, response;
+  int attempt = 0;
+  std::optional<int> status_code;
+  int latency_ms = 0;
+};
+
+class WebhookSubscriptions {
+ public:
+  explicit WebhookSubscriptions(Pool& pool) : pool_(pool) {}
+  std::string new_id();
+  void create(const WebhookSubscription& subscription, const std::string& actor_id);
+  std::optional<WebhookSubscription> find(const std::string& id);  // a malformed id finds nothing
+  std::vector<WebhookSubscription> list(const std::string& user_id);  // empty: every user's
+  // Writes url, event_types, description and status; resuming clears the pause's reason and
+  // the failure streak. False when the row is gone.
+  bool update(const WebhookSubscription& subscription, const std::string& actor_id);
+  // The new secret replaces the current one, which stays valid for `grace_seconds`.
+  bool rotate(const std::string& id, const std::string& new_sealed, const std::string& previous_sealed,
+              long grace_seconds, const std::string& actor_id);
+  bool remove(const std::string& id, const std::string& actor_id);
+  // Sends again the subscription's events of the types it wants since `since` (timestamptz
+  // text), each under its first webhook-id. Returns how many.
+  std::size_t replay(const std::string& id, const std::string& since, const std::string& actor_id);
+  // The newest attempts first, at most `limit`.
+  std::vector<WebhookAttemptRow> attempts(const std::string& subscription_id, std::size_t limit);
+  // Rows with a secret not sealed under `key_id`, at most `limit`; and their new ciphertexts.
+  std::vector<WebhookSubscription> needing_rotation(const std::string& key_id, std::size_t limit);
+  void store_secrets(const std::vector<WebhookSubscription>& rows);
+
+ private:
+  Pool& pool_;
+};
+
+// A message claimed for delivery, with what signing and sending it needs.
+struct ClaimedWebhook {
+  std::string message_id, subscription_id, url, event_type, body;
+  int attempt = 0;  // 1 for the first
+  std::string secret_sealed, previous_secret_sealed;  // previous: "" unless still valid
+  std::string created_at;
+};
+
+// What one attempt gave.
+struct WebhookResult {
+  std::string message_id, subscription_id;
+  int attempt = 0;
+  std::optional<int> status_code;
+  int latency_ms = 0;
+  std::string outcome;  // delivered | retry_scheduled | failed | refused (not sent: SSRF rules)
+  std::string error, response;
+  double retry_in_seconds = 0;  // retry_scheduled, refused with attempts left
+};
+
+class WebhookOutbox {
+ public:
+  explicit WebhookOutbox(Pool& pool) : pool_(pool) {}
+  // Claims up to `limit` due messages of active subscriptions for `worker`, each for
+  // `lease_seconds` (after which another host may deliver it again, under the same id).
+  std::vector<ClaimedWebhook> claim(const std::string& worker, std::size_t limit, double lease_seconds);
+  // Records attempts, moves their messages on (guarded by the claim) and keeps each
+  // subscription's failure streak, pausing one that failed every attempt for
+  // `pause_after_seconds` (0: never), in one transaction. Returns the subscriptions paused.
+  std::vector<std::string> complete(const std::string& worker, const std::vector<WebhookResult>& results,
+                                    long pause_after_seconds);
+  // Messages waiting or being delivered (any user's).
+  std::size_t unfinished();
+
+ private:
+  Pool& pool_;
+};
+
 // --- schema_migrations (for core/migrate) ---------------------------------------------
 struct AppliedMigration {
   std::string version;

@@ -46,7 +46,7 @@ std::vector<std::string> versions(const std::string& first = "", bool reversed =
 
 TEST_F(Migrate, UpDownUpRoundTrips) {
   EXPECT_EQ(migrator().up(), versions());
-  EXPECT_EQ(tables(), 16);  // users, audit_logs, api_tokens, six of 003, email_suppressions, dns_zones, unmatched_provider_events, quota_sends, email_attachments, email_attachment_contents, schema_migrations
+  EXPECT_EQ(tables(), 20);  // users, audit_logs, api_tokens, six of 003, email_suppressions, dns_zones, unmatched_provider_events, quota_sends, email_attachments, email_attachment_contents, four webhook_*, schema_migrations
   EXPECT_TRUE(migrator().up().empty());
   EXPECT_EQ(migrator().down("003"), versions("003", true));
   EXPECT_EQ(tables(), 4);
@@ -137,7 +137,7 @@ TEST_F(Migrate, TwoConcurrentProcessesEndWithOneAppliedSet) {
     EXPECT_EQ(n, 1u) << line << "\n" << both;
   }
   EXPECT_EQ(count(url_, "SELECT count(*) FROM schema_migrations"), static_cast<int>(versions().size()));
-  EXPECT_EQ(tables(), 16);
+  EXPECT_EQ(tables(), 20);
 }
 
 TEST_F(Migrate, UnknownVersionIsAnError) {

@@ -24,8 +24,10 @@ namespace mailroom::testing {
 
 class ServeProcess {
  public:
-  // `serve_args` follow "serve" (e.g. "--no-workers").
-  explicit ServeProcess(std::vector<std::string> serve_args = {}) {
+  // `serve_args` follow "serve" (e.g. "--no-workers"); `environment` adds MAILROOM_* settings.
+  explicit ServeProcess(std::vector<std::string> serve_args = {},
+                        std::vector<std::pair<std::string, std::string>> environment = {})
+      : serve_args_(std::move(serve_args)), environment_(std::move(environment)) {
     std::ostringstream progress;
     migrate::Migrator(url, migrate::embedded_migrations(), progress).up();
     db::Users users(pool);
@@ -45,7 +47,11 @@ class ServeProcess {
     configs.create(c, alice);
 
     port = free_port();
-    const std::string key = crypto::generate_key_entry("k1");
+    start();
+  }
+
+  // Starts the serve process (again, after a kill: same port, key and database).
+  void start() {
     pid = ::fork();
     if (pid == 0) {
       ::prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -54,12 +60,13 @@ class ServeProcess {
       ::dup2(fd, 2);
       ::setenv("MAILROOM_DATABASE_URL", url.c_str(), 1);
       ::setenv("MAILROOM_MASTER_KEY", key.c_str(), 1);
+      for (const auto& [name, value] : environment_) ::setenv(name.c_str(), value.c_str(), 1);
       ::setenv("MAILROOM_PLUGINS_DIR", MAILROOM_PLUGIN_DIR, 1);
       // Only the test plugins, which talk to nothing: no request may reach outside this machine.
       ::setenv("MAILROOM_PLUGINS_ENABLED", "fake_email,test_dns", 1);
       ::setenv("MAILROOM_API_LISTEN", ("127.0.0.1:" + std::to_string(port)).c_str(), 1);
       std::vector<std::string> args{MAILROOM_BINARY, "serve"};
-      args.insert(args.end(), serve_args.begin(), serve_args.end());
+      args.insert(args.end(), serve_args_.begin(), serve_args_.end());
       std::vector<char*> argv;
       for (auto& a : args) argv.push_back(a.data());
       argv.push_back(nullptr);
@@ -128,9 +135,14 @@ class ServeProcess {
   std::string url = fresh_database();
   db::Pool pool{url, 2};
   std::string alice, root, configuration;
+  const std::string key = crypto::generate_key_entry("k1");  // the master key
   int port = 0;
   pid_t pid = -1;
   std::unique_ptr<HttpClient> client;
+
+ private:
+  std::vector<std::string> serve_args_;
+  std::vector<std::pair<std::string, std::string>> environment_;
 };
 
 }  // namespace mailroom::testing

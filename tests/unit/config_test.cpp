@@ -114,7 +114,9 @@ TEST_F(ConfigTest, UnknownMailroomVariableIsAnError) {
             "MAILROOM_DATABASE_URL, MAILROOM_PLUGINS_DIR, MAILROOM_PLUGINS_ENABLED, MAILROOM_API_LISTEN, "
             "MAILROOM_API_PUBLIC_URL, MAILROOM_API_MAX_BODY_BYTES, MAILROOM_API_TLS_CERT_FILE, MAILROOM_API_TLS_KEY_FILE, "
             "MAILROOM_WORKERS_COUNT, MAILROOM_WORKERS_WINDOW, MAILROOM_WORKERS_BATCH_SIZE, MAILROOM_MASTER_KEY_FILE, MAILROOM_LOG_LEVEL, "
-            "MAILROOM_DNS_RESOLVER)");
+            "MAILROOM_DNS_RESOLVER, MAILROOM_WEBHOOKS_ALLOW_HTTP, MAILROOM_WEBHOOKS_ALLOW_PRIVATE_NETWORKS, "
+            "MAILROOM_WEBHOOKS_TIMEOUT_SECONDS, MAILROOM_WEBHOOKS_CONCURRENCY, MAILROOM_WEBHOOKS_RETRY_SCHEDULE_SECONDS, "
+            "MAILROOM_WEBHOOKS_PAUSE_AFTER_HOURS)");
   EXPECT_EQ(error_of(options(std::nullopt, {{"PATH", "/bin"}, {"MAILROOMX", "1"}})), "(no error)");
 }
 
@@ -138,6 +140,22 @@ TEST_F(ConfigTest, ShowRedactsSecrets) {
   EXPECT_EQ(to_json(c)["database"]["url"], "postgresql://app:***@db:5432/mail");
   EXPECT_EQ(to_json(c)["master_key"]["env"], "(set, redacted)");
   EXPECT_EQ(to_json(c, true)["database"]["url"]["source"], "environment MAILROOM_DATABASE_URL");
+}
+
+TEST_F(ConfigTest, WebhookSettingsTakeBooleansAndDelayLists) {
+  const auto c = load(options(std::nullopt, {{"MAILROOM_WEBHOOKS_ALLOW_HTTP", "true"},
+                                             {"MAILROOM_WEBHOOKS_RETRY_SCHEDULE_SECONDS", "1, 2,3"}}));
+  EXPECT_TRUE(c.webhooks_allow_http);
+  EXPECT_FALSE(c.webhooks_allow_private_networks);
+  EXPECT_EQ(c.webhooks_retry_schedule_seconds, (std::vector<int>{1, 2, 3}));
+  EXPECT_EQ(error_of(options(std::nullopt, {{"MAILROOM_WEBHOOKS_ALLOW_HTTP", "yes"}})),
+            "environment variable MAILROOM_WEBHOOKS_ALLOW_HTTP (key 'webhooks.allow_http') must be true or false");
+  EXPECT_EQ(error_of(options(std::nullopt, {{"MAILROOM_WEBHOOKS_RETRY_SCHEDULE_SECONDS", "5,soon"}})),
+            "environment variable MAILROOM_WEBHOOKS_RETRY_SCHEDULE_SECONDS (key 'webhooks.retry_schedule_seconds') "
+            "must be integers separated by commas");
+  EXPECT_EQ(error_of(options(std::nullopt, {{"MAILROOM_WEBHOOKS_RETRY_SCHEDULE_SECONDS", "0"}})),
+            "environment variable MAILROOM_WEBHOOKS_RETRY_SCHEDULE_SECONDS (key 'webhooks.retry_schedule_seconds') "
+            "must hold delays from 1 to 604800 seconds");
 }
 
 }  // namespace
