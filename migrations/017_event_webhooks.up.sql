@@ -179,19 +179,15 @@ CREATE TRIGGER dns_records_webhook_event AFTER UPDATE OF status, provider_record
 GRANT SELECT, INSERT, UPDATE, DELETE ON webhook_subscriptions, webhook_events, webhook_messages, webhook_attempts
     TO mailroom_app;
 GRANT USAGE ON SEQUENCE webhook_attempts_id_seq TO mailroom_app;
-ALTER TABLE webhook_subscriptions ENABLE ROW LEVEL SECURITY;
-CREATE POLICY webhook_subscriptions_owner ON webhook_subscriptions TO mailroom_app
-    USING (user_id = mailroom_actor() OR mailroom_actor_is_admin())
-    WITH CHECK (user_id = mailroom_actor() OR mailroom_actor_is_admin());
-ALTER TABLE webhook_events ENABLE ROW LEVEL SECURITY;
-CREATE POLICY webhook_events_owner ON webhook_events TO mailroom_app
-    USING (user_id = mailroom_actor() OR mailroom_actor_is_admin())
-    WITH CHECK (user_id = mailroom_actor() OR mailroom_actor_is_admin());
-ALTER TABLE webhook_messages ENABLE ROW LEVEL SECURITY;
-CREATE POLICY webhook_messages_owner ON webhook_messages TO mailroom_app
-    USING (user_id = mailroom_actor() OR mailroom_actor_is_admin())
-    WITH CHECK (user_id = mailroom_actor() OR mailroom_actor_is_admin());
-ALTER TABLE webhook_attempts ENABLE ROW LEVEL SECURITY;
-CREATE POLICY webhook_attempts_owner ON webhook_attempts TO mailroom_app
-    USING (user_id = mailroom_actor() OR mailroom_actor_is_admin())
-    WITH CHECK (user_id = mailroom_actor() OR mailroom_actor_is_admin());
+-- Each table's rows are its user's, like every user table (migration 006).
+DO $$
+DECLARE
+    t TEXT;
+BEGIN
+    FOREACH t IN ARRAY ARRAY['webhook_subscriptions', 'webhook_events', 'webhook_messages', 'webhook_attempts'] LOOP
+        EXECUTE format('ALTER TABLE %I ENABLE ROW LEVEL SECURITY', t);
+        EXECUTE format('CREATE POLICY %I ON %I TO mailroom_app'
+                       ' USING (user_id = mailroom_actor() OR mailroom_actor_is_admin())'
+                       ' WITH CHECK (user_id = mailroom_actor() OR mailroom_actor_is_admin())', t || '_owner', t);
+    END LOOP;
+END $$;

@@ -40,6 +40,9 @@ Registry& Registry::global() {
     r.describe("mailroom_sends_total", "Send attempts by provider and outcome.", "counter");
     r.describe("mailroom_send_duration_seconds", "Time a provider took to accept or refuse an email.", "histogram");
     r.describe("mailroom_webhook_events_total", "Provider webhook events by provider and outcome.", "counter");
+    r.describe("mailroom_webhook_deliveries_total", "Event webhook attempts to applications by outcome.", "counter");
+    r.describe("mailroom_webhook_delivery_duration_seconds", "Time a receiver took to answer an event webhook.",
+               "histogram");
     return r;
   }();
   return registry;

@@ -1,6 +1,7 @@
 // Two threads: the dispatcher (database: LISTEN, claim, check targets, sign, record attempts)
 // and the sender (HTTP: libcurl's multi interface, every request of the host in flight on one
 // thread). The sender never waits for the database, and the dispatcher never for a receiver.
+#include "metrics.hpp"
 #include "webhooks.hpp"
 
 #include <curl/curl.h>
@@ -106,9 +107,10 @@ class Sender {
       int running = 0;
       curl_multi_perform(multi_, &running);
       collect();
+      start_waiting();  // the slots just freed take the next jobs now, not after the poll
       {
         std::lock_guard lock(mutex_);
-        if (give_up && (running_.empty() && inbox_.empty())) return;
+        if (give_up && running_.empty() && waiting_.empty() && inbox_.empty()) return;
       }
       if (give_up && SteadyClock::now() >= *give_up) return;
       curl_multi_poll(multi_, nullptr, 0, 100, nullptr);
@@ -116,14 +118,19 @@ class Sender {
   }
 
  private:
+  // Starts waiting jobs while fewer than `concurrency` requests run. The dispatcher keeps up
+  // to as many again waiting here, so a request that ends is followed at once by the next
+  // instead of after a round trip to the database.
   void start_waiting() {
-    std::deque<std::unique_ptr<Job>> jobs;
     {
       std::lock_guard lock(mutex_);
-      jobs.swap(inbox_);
-      running_count_ += jobs.size();
+      running_count_ += inbox_.size();
+      for (auto& job : inbox_) waiting_.push_back(std::move(job));
+      inbox_.clear();
     }
-    for (auto& job : jobs) {
+    while (running_.size() < options_.concurrency && !waiting_.empty()) {
+      auto job = std::move(waiting_.front());
+      waiting_.pop_front();
       CURL* h = curl_easy_init();
       job->handle = h;
       const auto& m = job->message;
@@ -190,6 +197,7 @@ class Sender {
   const DelivererOptions& options_;
   CURLM* multi_;
   std::map<CURL*, std::unique_ptr<Job>> running_;  // the sender thread's alone
+  std::deque<std::unique_ptr<Job>> waiting_;       // likewise
   std::mutex mutex_;
   std::deque<std::unique_ptr<Job>> inbox_;
   std::vector<Done> done_;
@@ -234,8 +242,9 @@ class Dispatcher {
         connection->await_notification(0, 10'000);
         record(sender_.take_done());
         if (stop) continue;
+        // As many again as run may wait in the sender (see Sender::start_waiting).
         const std::size_t outstanding = sender_.outstanding();
-        const std::size_t free = outstanding < options_.concurrency ? options_.concurrency - outstanding : 0;
+        const std::size_t free = outstanding < 2 * options_.concurrency ? 2 * options_.concurrency - outstanding : 0;
         const bool poll = SteadyClock::now() - last_claim >= std::chrono::seconds(1);
         if (free == 0 || !(woken || more_due || poll)) continue;
         // Small claims cost a statement each: wait for a tenth of the slots unless little is due.
@@ -261,9 +270,9 @@ class Dispatcher {
 
  private:
   double lease_seconds() const {
-    // Long enough for a request to time out and its attempt to be recorded (milliseconds),
-    // short enough that a crashed host's deliveries are sent again soon.
-    return static_cast<double>(options_.timeout.count()) + 10.0;
+    // Long enough for a message to wait behind one round of requests that all time out, time
+    // out itself and be recorded; short enough that a crashed host's deliveries go out again soon.
+    return 2.0 * static_cast<double>(options_.timeout.count()) + 10.0;
   }
 
   std::string secret(const std::string& sealed, const std::string& id, bool previous) {
@@ -338,6 +347,9 @@ class Dispatcher {
       outcome = "failed";
     }
     r.outcome = std::move(outcome);
+    auto& registry = metrics::Registry::global();
+    registry.add("mailroom_webhook_deliveries_total", {{"outcome", r.outcome}});
+    if (r.outcome != "refused") registry.observe("mailroom_webhook_delivery_duration_seconds", {}, latency_ms / 1000.0);
     if (r.outcome == "delivered") ++stats_.delivered;
     else if (r.outcome == "refused") ++stats_.refused;
     else if (r.outcome == "retry_scheduled") ++stats_.retried;

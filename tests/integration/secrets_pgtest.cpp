@@ -163,4 +163,30 @@ TEST_F(Secrets, RotationMovesEverySecretToTheNewestKey) {
   expect_no_secret(transcript_, "CLI output");
 }
 
+TEST_F(Secrets, RotationMovesWebhookSigningSecretsToo) {
+  const auto config = std::filesystem::temp_directory_path() / ("mr-secrets-" + std::to_string(::getpid()) + ".json");
+  std::ofstream(config) << R"({"webhooks": {"allow_http": true, "allow_private_networks": true}})";
+  const auto created = mailroom("--config " + config.string() +
+                                " webhooks create --user ada@example.com --url http://127.0.0.1:9/hooks");
+  ASSERT_EQ(created.status, 0) << created.output;
+  const std::string id = created.output.substr(0, 36);
+  // A rotation with a grace period keeps the old secret too: both columns are sealed.
+  ASSERT_EQ(mailroom("webhooks rotate-secret " + id + " --grace 600").status, 0);
+  const auto rotated = mailroom("keys rotate", "", key1_ + "," + key2_);
+  ASSERT_EQ(rotated.status, 0) << rotated.output;
+  EXPECT_NE(rotated.output.find("rotated the signing secrets of 1 webhook subscription(s) to key 'k2'"), std::string::npos)
+      << rotated.output;
+  EXPECT_NE(rotated.output.find("(2 re-encrypted)"), std::string::npos) << rotated.output;
+  mailroom::db::Pool pool(url_, 1);
+  const auto row = mailroom::db::WebhookSubscriptions(pool).find(id);
+  ASSERT_TRUE(row.has_value());
+  const mailroom::crypto::SecretBox new_only(mailroom::crypto::KeyRing::parse(key2_, "test"));
+  for (const auto& [sealed, column] : {std::pair{row->secret_sealed, "secret_encrypted"},
+                                       std::pair{row->previous_secret_sealed, "previous_secret_encrypted"}}) {
+    EXPECT_EQ(sealed.rfind("v1:k2:", 0), 0u) << column;
+    EXPECT_EQ(new_only.open(sealed, mailroom::crypto::associated_data("webhook_subscriptions", column, id)).rfind("whsec_", 0), 0u);
+  }
+  std::filesystem::remove(config);
+}
+
 }  // namespace
