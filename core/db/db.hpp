@@ -665,7 +665,6 @@ struct ClaimedWebhook {
   std::string message_id, subscription_id, url, event_type, body;
   int attempt = 0;  // 1 for the first
   std::string secret_sealed, previous_secret_sealed;  // previous: "" unless still valid
-  std::string created_at;
 };
 
 // What one attempt gave.
@@ -690,8 +689,6 @@ class WebhookOutbox {
   // `pause_after_seconds` (0: never), in one transaction. Returns the subscriptions paused.
   std::vector<std::string> complete(const std::string& worker, const std::vector<WebhookResult>& results,
                                     long pause_after_seconds);
-  // Messages waiting or being delivered (any user's).
-  std::size_t unfinished();
 
  private:
   Pool& pool_;

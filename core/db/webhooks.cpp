@@ -212,7 +212,7 @@ std::vector<ClaimedWebhook> WebhookOutbox::claim(const std::string& worker, std:
       "  FROM due WHERE m.id = due.id RETURNING m.id, m.subscription_id, m.event_id, m.attempts)"
       " SELECT c.id::text, c.subscription_id::text, s.url, e.event_type, e.payload::text, c.attempts,"
       "  s.secret_encrypted, CASE WHEN s.previous_secret_expires_at > now()"
-      "   THEN coalesce(s.previous_secret_encrypted, '') ELSE '' END, e.created_at::text"
+      "   THEN coalesce(s.previous_secret_encrypted, '') ELSE '' END"
       " FROM claimed c JOIN webhook_events e ON e.id = c.event_id"
       " JOIN webhook_subscriptions s ON s.id = c.subscription_id ORDER BY e.created_at",
       worker, static_cast<long>(limit), lease_seconds);
@@ -229,7 +229,6 @@ std::vector<ClaimedWebhook> WebhookOutbox::claim(const std::string& worker, std:
     w.attempt = r[5].as<int>();
     w.secret_sealed = r[6].as<std::string>();
     w.previous_secret_sealed = r[7].as<std::string>();
-    w.created_at = r[8].as<std::string>();
     out.push_back(std::move(w));
   }
   return out;
@@ -305,13 +304,6 @@ std::vector<std::string> WebhookOutbox::complete(const std::string& worker, cons
   }
   tx.commit();
   return paused;
-}
-
-std::size_t WebhookOutbox::unfinished() {
-  Reader reader(pool_);
-  return reader.tx()
-      .exec("SELECT count(*) FROM webhook_messages WHERE status IN ('pending', 'delivering')")[0][0]
-      .as<std::size_t>();
 }
 
 }  // namespace mailroom::db

@@ -228,9 +228,9 @@ class Dispatcher {
         rng_(std::random_device{}()) {}
 
   void run(const std::atomic<bool>& stop, const std::atomic<bool>& sender_done) {
+    bool woken = true;  // declared first: the listener that sets it goes before it
     std::unique_ptr<pqxx::connection> connection;
     std::unique_ptr<Listener> listener;
-    bool woken = true;
     bool more_due = false;
     auto last_claim = SteadyClock::now() - std::chrono::hours(1);
     while (!sender_done) {

@@ -97,11 +97,4 @@ std::string Subscriptions::rotate(const db::WebhookSubscription& row, long grace
   return secret;
 }
 
-std::vector<std::string> Subscriptions::signing_secrets(const db::WebhookSubscription& row) const {
-  std::vector<std::string> secrets{box_.open(row.secret_sealed, secret_associated_data(row.id, false))};
-  if (row.previous_secret_valid && !row.previous_secret_sealed.empty())
-    secrets.push_back(box_.open(row.previous_secret_sealed, secret_associated_data(row.id, true)));
-  return secrets;
-}
-
 }  // namespace mailroom::webhooks

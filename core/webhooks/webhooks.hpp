@@ -91,13 +91,11 @@ class Subscriptions {
   void update(db::WebhookSubscription& row, const std::string& actor_id);
   // A new secret; the current one keeps verifying for `grace_seconds` (0: not at all).
   std::string rotate(const db::WebhookSubscription& row, long grace_seconds, const std::string& actor_id);
-  // The subscription's secrets that sign now: the current one, then the previous one during
-  // its grace period.
-  std::vector<std::string> signing_secrets(const db::WebhookSubscription& row) const;
+
+ private:
   void check_url(const std::string& url);
   static void check_event_types(const std::vector<std::string>& event_types);
 
- private:
   db::WebhookSubscriptions repo_;
   const crypto::SecretBox& box_;
   TargetPolicy policy_;
