@@ -343,6 +343,10 @@ TEST(EventWebhooks, TargetsInPrivateNetworksAreRefusedWhenSavedAndWhenDelivered)
     EXPECT_NE(r.body.find(reason), std::string::npos) << url << ": " << r.body;
     EXPECT_NE(r.body.find("\"/url\""), std::string::npos) << "names the field: " << r.body;
   }
+  const auto unknown = serve.call("POST", "/v1/webhook-subscriptions", "mr_alice_token",
+                                  json({{"url", "http://hook.webhooks.test/x"}, {"event_types", {"email.nope"}}}).dump());
+  EXPECT_EQ(unknown.status, 400) << unknown.body;
+  EXPECT_NE(unknown.body.find("/event_types/0"), std::string::npos) << unknown.body;
   {
     ServeProcess strict;  // the default: https only
     const auto r = strict.call("POST", "/v1/webhook-subscriptions", "mr_alice_token",
