@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <boost/url/parse.hpp>
+#include <mailroom/record.hpp>
 
 #include <algorithm>
 #include <array>
@@ -52,9 +53,8 @@ AddressClass classify_v6(const std::array<unsigned char, 16>& b) {
   return AddressClass::global;
 }
 
-bool is_localhost_name(std::string host) {
-  for (auto& c : host) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  if (!host.empty() && host.back() == '.') host.pop_back();
+bool is_localhost_name(const std::string& name) {
+  const std::string host = normal_name(name);
   return host == "localhost" || host.ends_with(".localhost");  // RFC 6761: always loopback
 }
 

@@ -4,6 +4,7 @@
 // Requests the document itself forbids (unknown fields, bad formats, no token) are Prism's
 // to refuse; mailroom's own answers to them are tested directly in api_pgtest.cpp.
 #include "api.hpp"
+#include "fake_email_signature.hpp"
 #include "crypto.hpp"
 #include "db.hpp"
 #include "harness.hpp"
@@ -177,12 +178,7 @@ TEST(ApiThroughPrism, RequestsAndResponsesMatchTheOpenApiDocument) {
                                         "VALUES ($1::uuid, $2::uuid, 'x@example.com', 's', 'sent', 'm-1') RETURNING id::text", alice, f.id)[0].as<std::string>();
   tx.commit();
   const std::string events = json{{"events", {{{"type", "delivered"}, {"message_id", "m-1"}, {"event_id", "ev-1"}}}}}.dump();
-  unsigned char mac[EVP_MAX_MD_SIZE];
-  unsigned int n = 0;
-  HMAC(EVP_sha256(), "whsec-1", 7, reinterpret_cast<const unsigned char*>(events.data()), events.size(), mac, &n);
-  std::string signature = "sha256=";
-  for (unsigned int i = 0; i < n; ++i) signature += {"0123456789abcdef"[mac[i] >> 4], "0123456789abcdef"[mac[i] & 15]};
-  mailroom::HttpHeaders signed_headers{{"X-Fake-Signature", signature}};
+  mailroom::HttpHeaders signed_headers{{"X-Fake-Signature", mailroom::testing::fake_email_signature("whsec-1", events)}};
   expect(call("POST", "/v1/webhooks/" + f.id, "", events, signed_headers), 200, "a signed webhook");
   mailroom::HttpHeaders forged{{"X-Fake-Signature", "sha256=00"}};
   expect(call("POST", "/v1/webhooks/" + f.id, "", events, forged), 401, "a forged webhook");

@@ -3,6 +3,7 @@
 // nothing written, pagination, retry and cancel, template preview, webhooks (signature,
 // duplicates, bounces and complaints), and an admin acting for a user.
 #include "api_fixture.hpp"
+#include "fake_email_signature.hpp"
 
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
@@ -32,15 +33,7 @@ class ApiResources : public ApiFixture {
     return json::parse(r.body).value("id", "");
   }
   std::string count(const std::string& table) { return one("SELECT count(*)::text FROM " + table); }
-  static std::string signature(const std::string& body) {
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int n = 0;
-    HMAC(EVP_sha256(), "whsec-1", 7, reinterpret_cast<const unsigned char*>(body.data()), body.size(), mac, &n);
-    std::string out = "sha256=";
-    static const char* hex = "0123456789abcdef";
-    for (unsigned int i = 0; i < n; ++i) out += {hex[mac[i] >> 4], hex[mac[i] & 15]};
-    return out;
-  }
+  static std::string signature(const std::string& body) { return mailroom::testing::fake_email_signature("whsec-1", body); }
   mailroom::HttpResponse webhook(const std::string& config, const std::string& body, const std::string& sig) {
     mailroom::HttpHeaders headers;
     headers.add("X-Fake-Signature", sig);
